@@ -1,0 +1,482 @@
+"""Scenarios: known breaks planted in a clean world, with a manifest of each one.
+
+A scenario changes the world the way a real fault would (a ledger entry the service
+lost, a fee item that does not add up, a card balance that drifted) and records the
+breaks a correct reconciliation must report, as ``(check, entity_type, entity_id)``
+plus severity and currency. Each plant touches one entity and, where the fault
+legitimately shows in two checks (a dropped ledger entry also breaks the chain),
+lists both. Check names are RECONCILIATION.md's.
+
+``manifest(dialect)`` splits what a dialect can show from what it cannot: v2.0 cards
+carry no ``usedCreditAmount``, so credit checks are listed there as undetectable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from sandbox.generate import _Ids, rechain
+from sandbox.model import (
+    AL,
+    CARD_TOPUP,
+    CARD_WITHDRAW,
+    CONSUME,
+    DAY_MS,
+    NEVER,
+    SHARE_BALANCE,
+    STANDARD,
+    TOPUP,
+    AccountLogs,
+)
+from sandbox.world import World
+
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Planted:
+    check: str
+    severity: str
+    entity_type: str
+    entity_id: str
+    currency: str
+    note: str
+    needs: str | None = None  # a field only some dialects carry ("usedCreditAmount")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "needs"}
+
+
+@dataclass
+class Planter:
+    """Plants faults on distinct entities of one world and remembers what it planted."""
+
+    world: World
+    rng: np.random.Generator
+    planted: list[Planted] = field(default_factory=list)
+    used_cards: set[int] = field(default_factory=set)
+
+    def plant(
+        self,
+        check: str,
+        entity_type: str,
+        entity_id: str,
+        currency: str,
+        note: str,
+        severity: str = ERROR,
+        needs: str | None = None,
+    ) -> None:
+        self.planted.append(Planted(check, severity, entity_type, entity_id, currency, note, needs))
+
+    def pick(self, candidates: np.ndarray, card_of: np.ndarray | None = None) -> int:
+        """One candidate row whose card no other plant has touched."""
+        cands = np.asarray(candidates)
+        if card_of is not None:
+            cands = cands[~np.isin(card_of[cands], list(self.used_cards))]
+        if len(cands) == 0:
+            raise RuntimeError("the world is too small for this scenario")
+        row = int(self.rng.choice(cands))
+        if card_of is not None:
+            self.used_cards.add(int(card_of[row]))
+        return row
+
+    # -- helpers over the world ----------------------------------------------------
+    @property
+    def as_of(self) -> int:
+        return self.world.as_of
+
+    def live_cards(self, model: str) -> np.ndarray:
+        c = self.world.cards
+        return np.array(
+            [
+                i
+                for i in range(len(c))
+                if c.model[i] == model
+                and c.cancelled_at[i] == NEVER
+                and c.blocked_at[i] == NEVER
+                and c.opened_at[i] < self.as_of
+                and i not in self.used_cards
+            ],
+            dtype=np.int64,
+        )
+
+    def completed_card_logs(self, kind: int) -> np.ndarray:
+        lg = self.world.card_logs
+        ok = (lg.kind == kind) & ~lg.failed & (lg.completed_at <= self.as_of)
+        return np.flatnonzero(ok)
+
+    def account_row(self, order_no: str) -> int:
+        rows = np.flatnonzero(self.world.account_logs.order_no == order_no)
+        assert len(rows) == 1, f"expected one account log for {order_no}"
+        return int(rows[0])
+
+    def next_in_currency(self, row: int) -> int | None:
+        a = self.world.account_logs
+        later = np.flatnonzero((a.currency == a.currency[row]) & (a.trans_at <= self.as_of))
+        later = later[later > row]
+        return int(later[0]) if len(later) else None
+
+    def settled_sb_consumes(self) -> np.ndarray:
+        t, c = self.world.txns, self.world.cards
+        is_sb = np.array([m == SHARE_BALANCE for m in c.model])
+        ok = (t.kind == CONSUME) & (t.settle_at <= self.as_of) & is_sb[t.card]
+        return np.flatnonzero(ok)
+
+    def settlement_row(self, txn_row: int) -> int:
+        a, t = self.world.account_logs, self.world.txns
+        rows = np.flatnonzero((a.order_no == t.id[txn_row]) & (a.kind == AL["Consume"]))
+        return int(rows[0])
+
+    def drop_account_rows(self, rows: list[int], chain_again: bool) -> None:
+        w = self.world
+        keep = np.setdiff1d(np.arange(len(w.account_logs)), rows)
+        w.account_logs = _take(w.account_logs, keep)
+        if chain_again:
+            rechain(w.account_logs)
+        w.reindex()
+
+
+# -- the plants: one function per kind of fault ------------------------------------------
+def dropped_account_log(p: Planter) -> None:
+    """The API lost a funding entry: the card log has no pair and the chain jumps."""
+    w = p.world
+    rows = p.completed_card_logs(CARD_TOPUP)
+    r = p.pick(rows, w.card_logs.card)
+    order_no = str(w.card_logs.order_no[r])
+    a_row = p.account_row(order_no)
+    nxt = p.next_in_currency(a_row)
+    if nxt is None:  # the last entry: nothing after it to break; take another
+        p.used_cards.discard(int(w.card_logs.card[r]))
+        return dropped_account_log(p)
+    cur = str(w.account_logs.currency[a_row])
+    next_id = str(w.account_logs.id[nxt])
+    p.drop_account_rows([a_row], chain_again=False)
+    p.plant("missing_account_entry", "order", order_no, cur, "funding entry dropped from the API")
+    p.plant(
+        "account_ledger_chain",
+        "account_log",
+        next_id,
+        cur,
+        "the entry after the dropped one does not chain",
+    )
+    return None
+
+
+def missing_account_entry(p: Planter) -> None:
+    """A card was funded but the account was never debited (the ledger chains without it)."""
+    w = p.world
+    r = p.pick(p.completed_card_logs(CARD_TOPUP), w.card_logs.card)
+    order_no = str(w.card_logs.order_no[r])
+    a_row = p.account_row(order_no)
+    cur = str(w.account_logs.currency[a_row])
+    p.drop_account_rows([a_row], chain_again=True)
+    p.plant("missing_account_entry", "order", order_no, cur, "account never debited")
+
+
+def altered_fee_item(p: Planter) -> None:
+    """A fee item no longer adds up to the log's totalFee."""
+    lg = p.world.card_logs
+    r = p.pick(p.completed_card_logs(CARD_TOPUP), lg.card)
+    lg.fee1_cents[r] += 5
+    p.plant(
+        "fee_mismatch",
+        "order",
+        str(lg.order_no[r]),
+        _card_currency(p, int(lg.card[r])),
+        "feeItems sum to 0.05 more than totalFee",
+    )
+
+
+def order_fee_differs(p: Planter) -> None:
+    """The order shows a fee (and total) other than the one charged."""
+    lg = p.world.card_logs
+    r = p.pick(p.completed_card_logs(CARD_TOPUP), lg.card)
+    order = p.world.orders[str(lg.order_no[r])]
+    assert order.fee_cents is not None and order.total_cents is not None
+    order.fee_cents += 25
+    order.total_cents += 25
+    order.fee_items = [(n, c + 25 if i == 0 else c) for i, (n, c) in enumerate(order.fee_items)]
+    cur = order.currency
+    p.plant("fee_mismatch", "order", order.order_no, cur, "order fee 0.25 above the card log's")
+    p.plant(
+        "order_amount_mismatch",
+        "order",
+        order.order_no,
+        cur,
+        "order total 0.25 above what the account paid",
+    )
+
+
+def drifted_card_balance(p: Planter) -> None:
+    """A Standard card reports a balance its history does not explain."""
+    c = p.pick(p.live_cards(STANDARD))
+    p.used_cards.add(c)
+    p.world.adjust.card_balance_cents[c] = 137
+    p.plant(
+        "card_balance",
+        "card",
+        p.world.cards.id[c],
+        p.world.cards.currency[c],
+        "snapshot balance 1.37 above the computed balance",
+    )
+
+
+def missing_ledger_entry(p: Planter) -> None:
+    """A settled ShareBalance transaction was never posted to the account ledger."""
+    t = p.world.txns
+    r = p.pick(p.settled_sb_consumes(), t.card)
+    p.drop_account_rows([p.settlement_row(r)], chain_again=True)
+    p.plant(
+        "txn_missing_ledger",
+        "transaction",
+        str(t.id[r]),
+        _card_currency(p, int(t.card[r])),
+        "settlement entry never posted",
+    )
+
+
+def ledger_amount_mismatch(p: Planter) -> None:
+    """The ledger settled a ShareBalance transaction for 1.00 more than its settledAmount."""
+    t = p.world.txns
+    r = p.pick(p.settled_sb_consumes(), t.card)
+    a = p.world.account_logs
+    a.trans_cents[p.settlement_row(r)] -= 100
+    rechain(a)
+    p.plant(
+        "txn_amount_mismatch",
+        "transaction",
+        str(t.id[r]),
+        _card_currency(p, int(t.card[r])),
+        "settlement entry 1.00 above settledAmount",
+    )
+
+
+def orphan_ledger_entry(p: Planter) -> None:
+    """A ShareBalance spending entry points to a transaction the API never returns."""
+    w = p.world
+    c = p.pick(p.live_cards(SHARE_BALANCE))
+    p.used_cards.add(c)
+    at = min(w.as_of, w.end_ms) - 2 * DAY_MS
+    ghost = str(_Ids(w.gen.seed, "ghost").make(np.array([at]))[0])
+    entry_id = str(_Ids(w.gen.seed, "orphan").make(np.array([at]))[0])
+    row = AccountLogs(
+        id=np.array([entry_id], dtype=object),
+        currency=np.array([w.cards.currency[c]], dtype=object),
+        kind=np.array([AL["Consume"]], dtype=np.int8),
+        trans_cents=np.array([-4_321]),
+        available_after=np.zeros(1, dtype=np.int64),
+        blocked_after=np.zeros(1, dtype=np.int64),
+        order_no=np.array([ghost], dtype=object),
+        card=np.array([c], dtype=np.int32),
+        trans_at=np.array([at]),
+    )
+    merged = _concat(w.account_logs, row)
+    order = np.lexsort((merged.id.astype(str), merged.trans_at))
+    w.account_logs = _take(merged, order)
+    rechain(w.account_logs)
+    w.reindex()
+    p.plant(
+        "ledger_missing_txn",
+        "account_log",
+        entry_id,
+        w.cards.currency[c],
+        "Consume entry for an unknown transaction",
+    )
+
+
+def funding_mismatch(p: Planter) -> None:
+    """A card was credited 2.00 more than the account paid for the top-up."""
+    lg = p.world.card_logs
+    r = p.pick(p.completed_card_logs(CARD_TOPUP), lg.card)
+    lg.trans_cents[r] += 200
+    lg.total_cents[r] += 200
+    p.plant(
+        "funding_mismatch",
+        "order",
+        str(lg.order_no[r]),
+        _card_currency(p, int(lg.card[r])),
+        "card log 2.00 above its account entry",
+    )
+
+
+def missing_card_entry(p: Planter) -> None:
+    """The account paid for a top-up the card never received."""
+    w = p.world
+    lg = w.card_logs
+    r = p.pick(p.completed_card_logs(CARD_TOPUP), lg.card)
+    order_no = str(lg.order_no[r])
+    w.card_logs = _take(lg, np.setdiff1d(np.arange(len(lg)), [r]))
+    t = w.txns  # and the v2.0 TopUp transaction that mirrored it
+    w.txns = _take(t, np.flatnonzero(~((t.kind == TOPUP) & (t.order_no == order_no))))
+    w.reindex()
+    p.plant(
+        "missing_card_entry",
+        "order",
+        order_no,
+        _card_currency(p, int(lg.card[r])),
+        "account debited, no card log",
+    )
+
+
+def account_balance_drift(p: Planter) -> None:
+    """The account endpoint reports 12.34 less than the ledger says."""
+    cur = p.world.primary_currency
+    p.world.adjust.account_available_cents[cur] = -1_234
+    p.plant("account_balance", "account", cur, cur, "available 12.34 below the last entry")
+
+
+def credit_usage_drift(p: Planter) -> None:
+    """A ShareBalance card reports used credit its transactions do not explain."""
+    c = p.pick(p.live_cards(SHARE_BALANCE))
+    p.used_cards.add(c)
+    p.world.adjust.used_credit_cents[c] = 500
+    p.plant(
+        "card_credit_usage",
+        "card",
+        p.world.cards.id[c],
+        p.world.cards.currency[c],
+        "usedCreditAmount 5.00 above the transactions",
+        needs="usedCreditAmount",
+    )
+
+
+def withdraw_amount_differs(p: Planter) -> None:
+    """A withdrawal order shows 3.00 more than reached the account."""
+    lg = p.world.card_logs
+    r = p.pick(p.completed_card_logs(CARD_WITHDRAW), lg.card)
+    order = p.world.orders[str(lg.order_no[r])]
+    assert order.principal_cents is not None and order.total_cents is not None
+    order.principal_cents += 300
+    order.total_cents += 300
+    p.plant(
+        "order_amount_mismatch",
+        "order",
+        order.order_no,
+        order.currency,
+        "withdrawAmount 3.00 above the account entry",
+    )
+
+
+def credit_limit_exceeded(p: Planter) -> None:
+    """A ShareBalance card's limit was lowered below what it has already used."""
+    w = p.world
+    cands = [
+        int(c) for c in p.live_cards(SHARE_BALANCE) if w.card_view(int(c)).used_credit_cents > 200
+    ]
+    c = p.pick(np.array(cands))
+    p.used_cards.add(c)
+    w.adjust.max_credit_cents[c] = w.card_view(c).used_credit_cents - 100
+    p.plant(
+        "credit_limit_exceeded",
+        "card",
+        w.cards.id[c],
+        w.cards.currency[c],
+        "usedCreditAmount above maxCreditAmount",
+        severity=WARNING,
+        needs="usedCreditAmount",
+    )
+
+
+def stale_authorization(p: Planter) -> None:
+    """An authorisation ten days old that never settled."""
+    w = p.world
+    t = w.txns
+    is_std = np.array([m == STANDARD for m in w.cards.model])
+    old = (
+        (t.kind == CONSUME)
+        & is_std[t.card]
+        & (t.auth_at < w.as_of - 10 * DAY_MS)
+        & (t.auth_at > w.as_of - 14 * DAY_MS)
+        & (t.settle_at != NEVER)
+        & (w.cards.cancelled_at[t.card] == NEVER)
+    )
+    r = p.pick(np.flatnonzero(old), t.card)
+    t.settle_at[r] = NEVER
+    w.reindex()
+    p.plant(
+        "stale_authorization",
+        "transaction",
+        str(t.id[r]),
+        w.cards.currency[int(t.card[r])],
+        "authorised 10+ days ago, never settled",
+        severity=WARNING,
+    )
+
+
+SCENARIOS: dict[str, tuple[Callable[[Planter], None], ...]] = {
+    "clean": (),
+    "dropped_account_log": (dropped_account_log,),
+    "missing_account_entry": (missing_account_entry,),
+    "altered_fee_item": (altered_fee_item,),
+    "order_fee_differs": (order_fee_differs,),
+    "drifted_card_balance": (drifted_card_balance,),
+    "missing_ledger_entry": (missing_ledger_entry,),
+    "ledger_amount_mismatch": (ledger_amount_mismatch,),
+    "orphan_ledger_entry": (orphan_ledger_entry,),
+    "funding_mismatch": (funding_mismatch,),
+    "missing_card_entry": (missing_card_entry,),
+    "account_balance_drift": (account_balance_drift,),
+    "credit_usage_drift": (credit_usage_drift,),
+    "withdraw_amount_differs": (withdraw_amount_differs,),
+    "credit_limit_exceeded": (credit_limit_exceeded,),
+    "stale_authorization": (stale_authorization,),
+}
+# Every fault at once, each on its own entity: the demo's "everything is wrong" world.
+# The unchained drop goes last: the plants before it re-chain the ledger, which would
+# otherwise heal the gap it leaves.
+SCENARIOS["broken_books"] = tuple(
+    sorted((f for fs in SCENARIOS.values() for f in fs), key=lambda f: f is dropped_account_log)
+)
+
+
+@dataclass
+class Scenario:
+    name: str
+    world: World
+    planted: list[Planted]
+
+    def manifest(self, dialect: str) -> dict[str, Any]:
+        """The breaks a reconciliation of this world, read in ``dialect``, must report."""
+        shown = [b for b in self.planted if b.needs is None or dialect != "v2.0"]
+        hidden = [b for b in self.planted if b not in shown]
+        g = self.world.gen
+        return {
+            "scenario": self.name,
+            "seed": g.seed,
+            "size": g.size,
+            "dialect": dialect,
+            "breaks": [b.as_dict() for b in shown],
+            "undetectable": [
+                b.as_dict() | {"reason": f"the {dialect} card endpoint has no {b.needs}"}
+                for b in hidden
+            ],
+        }
+
+
+def build(name: str, world: World) -> Scenario:
+    """Plant scenario ``name``'s faults into ``world`` (in place)."""
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
+    planter = Planter(world, np.random.default_rng([world.gen.seed, 7919]))
+    for plant in SCENARIOS[name]:
+        plant(planter)
+    world.reindex()
+    return Scenario(name, world, planter.planted)
+
+
+def _card_currency(p: Planter, card: int) -> str:
+    return p.world.cards.currency[card]
+
+
+def _take(table: Any, rows: np.ndarray) -> Any:
+    return type(table)(**{f.name: getattr(table, f.name)[rows] for f in fields(table)})
+
+
+def _concat(a: Any, b: Any) -> Any:
+    return type(a)(
+        **{f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)}
+    )
