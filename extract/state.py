@@ -1,0 +1,134 @@
+"""What extraction keeps in DuckDB: the raw pages and the per-stream watermark.
+
+``raw.pages`` holds every page exactly as it came back (card numbers and CVVs
+removed from card snapshots before anything is stored): the audit trail and the
+replay source. ``meta.state`` holds each stream's watermark — the last day fully
+extracted — and is written in the same transaction as the rows it covers, so a run
+killed at any point never leaves a watermark ahead of its data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+__all__ = ["RawPage", "Store"]
+
+SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
+
+PAGES_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("stream", pa.string()),
+        ("slice_from", pa.date32()),
+        ("slice_to", pa.date32()),
+        ("page_no", pa.int32()),
+        ("request_path", pa.string()),
+        ("request_params", pa.string()),
+        ("response_id", pa.string()),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("item_count", pa.int32()),
+        ("payload", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """One page to land in ``raw.pages``."""
+
+    stream: str
+    slice_from: date | None
+    slice_to: date | None
+    page_no: int
+    request_path: str
+    request_params: str  # JSON text
+    response_id: str | None
+    fetched_at: datetime
+    item_count: int
+    payload: str  # JSON text
+
+
+class Store:
+    """The run's DuckDB connection for raw pages and watermarks (one writer per file)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.con.execute(SCHEMA_SQL)
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One DuckDB transaction: everything inside commits together or not at all."""
+        self.con.execute("begin transaction")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        self.con.execute("commit")
+
+    def land_pages(self, run_id: str, pages: Sequence[RawPage]) -> None:
+        """Append pages in one bulk insert from Arrow (call inside a transaction)."""
+        if not pages:
+            return
+        table = pa.table(
+            {
+                "run_id": [run_id] * len(pages),
+                "stream": [p.stream for p in pages],
+                "slice_from": [p.slice_from for p in pages],
+                "slice_to": [p.slice_to for p in pages],
+                "page_no": [p.page_no for p in pages],
+                "request_path": [p.request_path for p in pages],
+                "request_params": [p.request_params for p in pages],
+                "response_id": [p.response_id for p in pages],
+                "fetched_at": [p.fetched_at for p in pages],
+                "item_count": [p.item_count for p in pages],
+                "payload": [p.payload for p in pages],
+            },
+            schema=PAGES_SCHEMA,
+        )
+        self.con.register("_landing_pages", table)
+        try:
+            self.con.execute("insert into raw.pages select * from _landing_pages")
+        finally:
+            self.con.unregister("_landing_pages")
+
+    def watermark(self, stream: str) -> date | None:
+        row = self.con.execute(
+            "select watermark from meta.state where stream = ?", [stream]
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def set_watermark(self, stream: str, watermark: date, run_id: str, at: datetime) -> None:
+        """Move a stream's watermark forward (call inside the transaction of its rows)."""
+        self.con.execute(
+            """
+            insert into meta.state (stream, watermark, run_id, updated_at) values (?, ?, ?, ?)
+            on conflict (stream) do update set
+                watermark = greatest(meta.state.watermark, excluded.watermark),
+                run_id = excluded.run_id,
+                updated_at = excluded.updated_at
+            """,
+            [stream, watermark, run_id, at],
+        )
+
+    def reset_watermarks(self) -> None:
+        self.con.execute("delete from meta.state")
+
+    def completed_orders(self) -> set[str]:
+        """Order numbers already fetched in status Completed: they never change again."""
+        rows = self.con.execute(
+            """
+            select distinct json_extract_string(payload, '$.data.orderNo')
+            from raw.pages
+            where stream = 'orders'
+              and json_extract_string(payload, '$.data.status') = 'Completed'
+            """
+        ).fetchall()
+        return {r[0] for r in rows if r[0]}

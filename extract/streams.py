@@ -1,0 +1,210 @@
+"""The streams and snapshots we extract, as data: one frozen declaration per endpoint.
+
+A :class:`Endpoint` says, for one stream in one dialect, everything the shared
+extraction loop needs: path, how a date window is written, which paginator walks it,
+where the items are, and which field is the item's id, time and card. Adding a
+stream is one declaration per dialect (plus its schema in ``transform``), not a new
+code path. Both dialects are in :data:`DIALECTS` (API.md, "Read endpoints").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+from extract.pagination import (
+    CursorPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    Paginator,
+)
+
+DialectName = Literal["v2.0", "v1.4"]
+StreamName = Literal["transactions", "card_account_logs", "account_logs"]
+STREAM_NAMES: tuple[StreamName, ...] = ("transactions", "card_account_logs", "account_logs")
+
+# Snapshot "streams": what raw.pages calls the replies of the snapshot endpoints.
+CARDS, ACCOUNTS, ORDERS = "cards", "accounts", "orders"
+
+# Account-log types that fund or drain a card through an order (orderNo = the order).
+FUNDING_TYPES = frozenset({"ApplyCard", "CardTopUp", "CardWithdraw", "CardCancel"})
+
+
+def _dig(item: Mapping[str, Any], path: Sequence[str]) -> Any:
+    node: Any = item
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One stream in one dialect."""
+
+    stream: StreamName
+    path: str
+    date_from: str
+    date_to: str
+    date_format: Literal["date", "datetime"]
+    paginator: Callable[[int], Paginator]
+    items_path: tuple[str, ...]
+    id_field: str
+    time_field: str
+    card_path: tuple[str, ...]
+    order_fields: tuple[str, ...] = ()
+
+    def window_params(self, first: date, last: date) -> dict[str, str]:
+        """The query parameters selecting the whole days ``first..last`` (inclusive)."""
+        if self.date_format == "date":
+            return {self.date_from: first.isoformat(), self.date_to: last.isoformat()}
+        start = datetime.combine(first, time.min)
+        end = datetime.combine(last, time.min) + timedelta(days=1) - timedelta(milliseconds=1)
+        return {
+            self.date_from: start.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            self.date_to: end.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        }
+
+    def items(self, body: Any) -> list[dict[str, Any]]:
+        found = _dig(body, self.items_path) if self.items_path else body
+        if not isinstance(found, list):
+            return []
+        return [x for x in found if isinstance(x, dict)]
+
+    def item_id(self, item: Mapping[str, Any]) -> str:
+        return str(item.get(self.id_field))
+
+    def card_id(self, item: Mapping[str, Any]) -> str | None:
+        value = _dig(item, self.card_path)
+        return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one dialect names and shapes things."""
+
+    name: DialectName
+    endpoints: Mapping[StreamName, Endpoint]
+    order_type_required: bool  # v1.4 requires OrderType on /v1/orders/standard
+    token_scope: str | None
+    accounts_is_list: bool
+    used_credit_field: str | None
+    card_balance_field: str
+    card_status_field: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _v20() -> Dialect:
+    return Dialect(
+        name="v2.0",
+        endpoints={
+            "transactions": Endpoint(
+                stream="transactions",
+                path="/v1/transactions",
+                date_from="TransactionDateFrom",
+                date_to="TransactionDateTo",
+                date_format="date",
+                paginator=lambda n: CursorPaginator.for_dialect("v2.0", page_size=n),
+                items_path=("data",),
+                id_field="transactionId",
+                time_field="transactionTime",
+                card_path=("cardId",),
+            ),
+            "card_account_logs": Endpoint(
+                stream="card_account_logs",
+                path="/v1/accounts/cardAccountLogs",
+                date_from="TransactionDateFrom",
+                date_to="TransactionDateTo",
+                date_format="date",
+                paginator=lambda n: PageNumberPaginator.for_dialect("v2.0", page_size=n),
+                items_path=("data",),
+                id_field="accountLogId",
+                time_field="transTime",
+                card_path=("cardInfo", "cardId"),
+                order_fields=("cardOrderNo",),
+            ),
+            "account_logs": Endpoint(
+                stream="account_logs",
+                path="/v1/accounts/accountLogs",
+                date_from="TransactionDateFrom",
+                date_to="TransactionDateTo",
+                date_format="date",
+                paginator=lambda n: OffsetPaginator(page_size=n),
+                items_path=("data",),
+                id_field="id",
+                time_field="transTime",
+                card_path=("cardInfo", "cardId"),
+                order_fields=("orderNo",),
+            ),
+        },
+        order_type_required=False,
+        token_scope=None,
+        accounts_is_list=False,
+        used_credit_field=None,
+        card_balance_field="balance",
+        card_status_field="cardStatus",
+    )
+
+
+def _v14() -> Dialect:
+    def logs(stream: StreamName, path: str, id_field: str, orders: tuple[str, ...]) -> Endpoint:
+        return Endpoint(
+            stream=stream,
+            path=path,
+            date_from="transactionDateFrom",
+            date_to="transactionDateTo",
+            date_format="datetime",
+            paginator=lambda n: PageNumberPaginator.for_dialect("v1.4", page_size=n),
+            items_path=("data", "items"),
+            id_field=id_field,
+            time_field="transTime",
+            card_path=("cardInfo", "cardId"),
+            order_fields=orders,
+        )
+
+    return Dialect(
+        name="v1.4",
+        endpoints={
+            "transactions": Endpoint(
+                stream="transactions",
+                path="/v1/transactions",
+                date_from="transactionDateFrom",
+                date_to="transactionDateTo",
+                date_format="datetime",
+                paginator=lambda n: CursorPaginator.for_dialect("v1.4", page_size=n),
+                items_path=("data", "data"),
+                id_field="id",
+                time_field="authTime",
+                card_path=("cardInfo", "cardId"),
+            ),
+            "card_account_logs": logs(
+                "card_account_logs",
+                "/v1/accounts/cardAccountLogs",
+                "accountLogId",
+                ("cardOrderNo",),
+            ),
+            "account_logs": logs("account_logs", "/v1/accounts/accountLogs", "id", ("orderNo",)),
+        },
+        order_type_required=True,
+        token_scope="openapi",  # noqa: S106 - an OAuth scope, not a secret
+        accounts_is_list=True,
+        used_credit_field="usedCreditAmount",
+        card_balance_field="balanceAmount",
+        card_status_field="status",
+    )
+
+
+DIALECTS: Mapping[DialectName, Dialect] = {"v2.0": _v20(), "v1.4": _v14()}
+
+
+def detect_dialect(accounts_body: Any) -> DialectName:
+    """Tell the dialect from a ``GET /v1/accounts`` reply: v2.0 one object, v1.4 a list."""
+    data = accounts_body.get("data") if isinstance(accounts_body, dict) else None
+    if isinstance(data, list):
+        return "v1.4"
+    if isinstance(data, dict):
+        return "v2.0"
+    raise ValueError("cannot tell the API dialect from /v1/accounts; pass --dialect v2.0|v1.4")
