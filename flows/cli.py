@@ -121,7 +121,10 @@ def _start_sandbox(
     except ValueError as exc:
         fail(f"bad --faults: {exc}")
     world = World.create(seed=seed, size=size)
-    built = sc.build(scenario, world)
+    try:
+        built = sc.build(scenario, world)
+    except sc.ScenarioError as exc:
+        fail(f"cannot plant scenario {scenario!r} in a {size} world: {exc}")
     man = built.manifest(dialect)
     if manifest is not None:
         try:

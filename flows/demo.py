@@ -100,14 +100,16 @@ def _extract(
 
 
 def _summary(report: ExtractionReport, console: Console) -> None:
-    table = Table(title=f"run {report.run_id} (dialect {report.dialect})")
-    for col in ("stream", "window", "pages", "items", "requests", "watermark", "status"):
+    windows = sorted({f"{a}..{b}" for a, b in report.windows.values()})
+    table = Table(
+        title=f"run {report.run_id} (dialect {report.dialect})",
+        caption=f"window {', '.join(windows) or '-'}",
+    )
+    for col in ("stream", "pages", "items", "requests", "watermark", "status"):
         table.add_column(col, justify="right" if col in ("pages", "items", "requests") else "left")
     for name, o in report.streams.items():
-        first, last = report.windows[name]
         table.add_row(
             name,
-            f"{first}..{last}",
             str(o.pages),
             str(o.items),
             str(o.requests),
@@ -117,7 +119,6 @@ def _summary(report: ExtractionReport, console: Console) -> None:
     snaps = report.snapshots
     table.add_row(
         "snapshots",
-        "at run time",
         str(len(snaps.pages)),
         f"{len(snaps.cards)} cards, {len(snaps.orders)} orders",
         str(snaps.requests),

@@ -37,6 +37,10 @@ from sandbox.world import World
 ERROR, WARNING = "error", "warning"
 
 
+class ScenarioError(ValueError):
+    """A scenario cannot be planted (unknown name, or too few entities in the world)."""
+
+
 @dataclass(frozen=True)
 class Planted:
     check: str
@@ -78,7 +82,10 @@ class Planter:
         if card_of is not None:
             cands = cands[~np.isin(card_of[cands], list(self.used_cards))]
         if len(cands) == 0:
-            raise RuntimeError("the world is too small for this scenario")
+            raise ScenarioError(
+                "the world has too few suitable cards for this scenario; "
+                "use a bigger --size (e.g. demo)"
+            )
         row = int(self.rng.choice(cands))
         if card_of is not None:
             self.used_cards.add(int(card_of[row]))
@@ -460,7 +467,7 @@ class Scenario:
 def build(name: str, world: World) -> Scenario:
     """Plant scenario ``name``'s faults into ``world`` (in place)."""
     if name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
+        raise ScenarioError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
     planter = Planter(world, np.random.default_rng([world.gen.seed, 7919]))
     for plant in SCENARIOS[name]:
         plant(planter)
