@@ -56,10 +56,14 @@ class Slice:
 class SliceResult:
     slice: Slice
     pages: list[RawPage]
-    items: list[dict[str, Any]]
+    page_items: list[list[dict[str, Any]]]  # the items of each page, parallel to ``pages``
     rewalks: int
     requests: int  # HTTP requests this slice took, retries and re-walks included
     watermark: date | None = None  # set by the loop: how far the stream is now complete
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return [item for page in self.page_items for item in page]
 
 
 @dataclass(slots=True)
@@ -143,7 +147,7 @@ class _Walker:
             return body, endpoint.items(resp.body)
 
         pages: list[RawPage] = []
-        items: list[dict[str, Any]] = []
+        page_items: list[list[dict[str, Any]]] = []
         params = endpoint.window_params(sl.first, sl.last)
         async for wp in walk(
             fetch, params, endpoint.paginator(self.page_size), item_key=endpoint.item_id
@@ -163,10 +167,10 @@ class _Walker:
                     payload=resp.content.decode("utf-8"),
                 )
             )
-            items.extend(wp.items)
+            page_items.append(list(wp.items))
             if self.progress is not None:
                 self.progress(sl.stream, 1, len(wp.items))
-        return SliceResult(sl, pages, items, rewalks=attempt, requests=requests[0])
+        return SliceResult(sl, pages, page_items, rewalks=attempt, requests=requests[0])
 
 
 async def extract_streams(
@@ -229,12 +233,15 @@ async def extract_streams(
         tasks = [asyncio.create_task(one(i, sl)) for i, sl in enumerate(slices)]
         try:
             await asyncio.gather(*tasks)
-        except (CardepassError, ValueError) as exc:
+        except Exception as exc:  # the API failed, or the sink refused the data
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             outcome.error = str(exc)
-            log.error("stream %s stopped: %s", stream, exc)
+            if isinstance(exc, CardepassError | ValueError):
+                log.error("stream %s stopped: %s", stream, exc)
+            else:
+                log.exception("stream %s stopped", stream)
 
     await asyncio.gather(*(run_stream(s, a, b) for s, (a, b) in windows.items()))
     return outcomes

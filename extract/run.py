@@ -2,16 +2,19 @@
 
 This is plain async code that tests call directly; the Prefect flow wraps its steps
 as tasks. Each finished slice is committed in one DuckDB transaction together with
-the stream's new watermark (and whatever ``on_slice`` loads from it), so the
+the stream's new watermark (and whatever ``on_batch`` loads from it), so the
 watermark never runs ahead of the data it covers.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import duckdb
 import httpx
@@ -21,7 +24,7 @@ from extract.client import ApiResponse, CardepassClient, make_client
 from extract.engine import SliceResult, StreamOutcome, extract_streams
 from extract.limiter import AdaptiveLimiter
 from extract.snapshots import OrderRef, SnapshotResult, take_snapshots
-from extract.state import Store
+from extract.state import RawPage, Store
 from extract.streams import DIALECTS, STREAM_NAMES, DialectName, StreamName, detect_dialect
 
 __all__ = ["ExtractSettings", "ExtractionReport", "plan_windows", "run_extraction"]
@@ -47,6 +50,7 @@ class ExtractSettings:
     streams: tuple[StreamName, ...] = STREAM_NAMES
     retry_attempts: int = 6
     backoff_base: float = 0.5
+    batch_items: int = 5_000  # slices are committed (loaded, watermark moved) in batches
 
 
 @dataclass
@@ -66,7 +70,77 @@ class ExtractionReport:
         return errors + [f"snapshot {e}" for e in self.snapshots.errors]
 
 
-OnSlice = Callable[[duckdb.DuckDBPyConnection, SliceResult, str], None]
+def exact_json(content: bytes) -> Any:
+    """Parse a reply with every JSON number that has a fraction read as ``Decimal``.
+
+    Amounts never pass through a float: ``12.345`` stays ``Decimal('12.345')`` (and is
+    quarantined later for its third decimal), big amounts keep every digit.
+    """
+    return json.loads(content, parse_float=Decimal)
+
+
+OnBatch = Callable[[duckdb.DuckDBPyConnection, list[SliceResult], str, DialectName], None]
+OnSnapshots = Callable[[duckdb.DuckDBPyConnection, list[RawPage], str, DialectName], None]
+
+
+class _Committer:
+    """Buffers finished slices per stream and commits them in batches.
+
+    One commit lands the batch's pages, loads its rows (``on_batch``) and moves the
+    stream's watermark, in one DuckDB transaction.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        dialect: DialectName,
+        on_batch: OnBatch | None,
+        batch_items: int,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.dialect = dialect
+        self.on_batch = on_batch
+        self.batch_items = batch_items
+        self.buffers: dict[StreamName, list[SliceResult]] = {}
+
+    def add(self, result: SliceResult) -> None:
+        """The engine's sink: buffer a slice, commit when the batch is big enough."""
+        batch = self.buffers.setdefault(result.slice.stream, [])
+        batch.append(result)
+        if sum(len(r.items) for r in batch) >= self.batch_items:
+            self.flush(result.slice.stream)
+
+    def flush(self, stream: StreamName) -> None:
+        batch = self.buffers.pop(stream, [])
+        if not batch:
+            return
+        marks = [r.watermark for r in batch if r.watermark is not None]
+        pages = [p for r in batch for p in r.pages]
+        try:
+            with self.store.transaction() as con:
+                self.store.land_pages(self.run_id, pages)
+                if self.on_batch is not None:
+                    self.on_batch(con, batch, self.run_id, self.dialect)
+                if marks:
+                    self.store.set_watermark(stream, max(marks), self.run_id, datetime.now(UTC))
+        except Exception:
+            # keep the replies for the audit trail; the watermark stays where it was
+            with self.store.transaction():
+                self.store.land_pages(self.run_id, pages)
+            raise
+
+    def flush_all(self) -> dict[StreamName, str]:
+        """Commit what is left; returns the error of each stream whose batch was refused."""
+        errors: dict[StreamName, str] = {}
+        for stream in list(self.buffers):
+            try:
+                self.flush(stream)
+            except Exception as exc:  # e.g. a schema failure: that stream stops, loudly
+                errors[stream] = str(exc)
+                log.error("stream %s stopped: %s", stream, exc)
+        return errors
 
 
 def today_utc() -> date:
@@ -96,7 +170,8 @@ async def run_extraction(
     store: Store,
     run_id: str,
     *,
-    on_slice: OnSlice | None = None,
+    on_batch: OnBatch | None = None,
+    on_snapshots: OnSnapshots | None = None,
     progress: Callable[[StreamName, int, int], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     today: date | None = None,
@@ -114,6 +189,7 @@ async def run_extraction(
     )
     client = CardepassClient(
         http,
+        json_loads=exact_json,
         retry_attempts=settings.retry_attempts,
         backoff_base=settings.backoff_base,
         on_rate_limited=lambda _exc: limiter.slow_down(),
@@ -132,26 +208,19 @@ async def run_extraction(
                 store.reset_watermarks()
         windows, skipped = plan_windows(store, settings, today or today_utc())
 
-        def sink(result: SliceResult) -> None:
-            with store.transaction() as con:
-                store.land_pages(run_id, result.pages)
-                if on_slice is not None:
-                    on_slice(con, result, run_id)
-                if result.watermark is not None:
-                    store.set_watermark(
-                        result.slice.stream, result.watermark, run_id, datetime.now(UTC)
-                    )
-
+        committer = _Committer(store, run_id, dialect_name, on_batch, settings.batch_items)
         outcomes = await extract_streams(
             client,
             dialect,
             windows,
-            sink,
+            committer.add,
             limiter=limiter,
             slice_days=settings.slice_days,
             page_size=settings.page_size,
             progress=progress,
         )
+        for stream, error in committer.flush_all().items():
+            outcomes[stream].error = error
         card_ids: set[str] = set()
         orders: dict[str, OrderRef] = {}
         for outcome in outcomes.values():
@@ -168,8 +237,15 @@ async def run_extraction(
         )
         if accounts is not None:
             snaps.requests += accounts.attempts
-        with store.transaction():
-            store.land_pages(run_id, snaps.pages)
+        try:
+            with store.transaction() as con:
+                store.land_pages(run_id, snaps.pages)
+                if on_snapshots is not None:
+                    on_snapshots(con, snaps.pages, run_id, dialect_name)
+        except Exception as exc:  # a snapshot reply the loader refuses: keep it, say so
+            snaps.errors.append(f"loading snapshots: {exc}")
+            with store.transaction():
+                store.land_pages(run_id, snaps.pages)
     requests = sum(o.requests for o in outcomes.values()) + snaps.requests
     return ExtractionReport(
         run_id, dialect_name, windows, outcomes, snaps, requests, limiter.throttled, skipped

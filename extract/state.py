@@ -100,10 +100,10 @@ class Store:
             self.con.unregister("_landing_pages")
 
     def watermark(self, stream: str) -> date | None:
-        row = self.con.execute(
+        rows = self.con.execute(
             "select watermark from meta.state where stream = ?", [stream]
-        ).fetchone()
-        return None if row is None else row[0]
+        ).fetchall()  # fetch to the end: DuckDB refuses some calls while a result is open
+        return rows[0][0] if rows else None
 
     def set_watermark(self, stream: str, watermark: date, run_id: str, at: datetime) -> None:
         """Move a stream's watermark forward (call inside the transaction of its rows)."""

@@ -14,6 +14,11 @@ Kinds (at most one per request, chosen by a single draw against the cumulative r
 * ``html``           200, ``text/html``, a proxy's error page
 * ``repeat_item``    a paged list's later page starts with the previous page's last item
 * ``repeat_cursor``  the transactions reply hands back the cursor it was given
+* ``bad_item``       one transaction on the page cannot be trusted as a record: an amount
+                     with three decimals, an unknown status, or no id (drawn in turn)
+* ``schema_break``   every transaction on the page lacks its amount field (the API changed)
+* ``conflict``       the page also carries a transaction from an earlier day whose
+                     merchant differs from the copy that day's page serves
 
 ``revoke_after=N`` is not drawn: after the N-th data call every token issued so far
 is revoked, once.
@@ -26,7 +31,10 @@ import random
 from dataclasses import dataclass, fields
 
 # The drawn kinds, in the order their rates are stacked for the single draw.
-KINDS = ("500", "429", "slow", "malformed", "html", "repeat_item", "repeat_cursor")
+KINDS = (
+    "500", "429", "slow", "malformed", "html", "repeat_item", "repeat_cursor", "bad_item",
+    "schema_break", "conflict",
+)  # fmt: skip
 # --faults key -> FaultSpec field
 _RATE_FIELDS = {
     "500": "error_500",
@@ -36,6 +44,9 @@ _RATE_FIELDS = {
     "html": "html",
     "repeat_item": "repeat_item",
     "repeat_cursor": "repeat_cursor",
+    "bad_item": "bad_item",
+    "schema_break": "schema_break",
+    "conflict": "conflict",
 }
 _INT_KEYS = ("revoke_after", "retry_after", "seed")
 _FLOAT_KEYS = ("slow_seconds",)
@@ -61,6 +72,9 @@ class FaultSpec:
     html: float = 0.0
     repeat_item: float = 0.0
     repeat_cursor: float = 0.0
+    bad_item: float = 0.0
+    schema_break: float = 0.0
+    conflict: float = 0.0
     revoke_after: int | None = None
     retry_after: int = 1
     slow_seconds: float = 5.0
@@ -138,6 +152,7 @@ class FaultInjector:
         self.rng = random.Random(spec.seed)
         self.data_calls = 0
         self.revoked = False
+        self.bad_items = 0  # bad_item variants are served in turn
         self.fired: dict[str, int] = {}
         self._stack: list[tuple[float, str]] = []
         edge = 0.0

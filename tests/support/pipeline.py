@@ -1,0 +1,78 @@
+"""Run the real pipeline pieces against an in-process sandbox (for tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import httpx
+
+from extract.auth import ClientCredentials
+from extract.run import ExtractionReport, ExtractSettings, run_extraction
+from extract.state import Store
+from sandbox import scenarios
+from sandbox.app import create_app
+from sandbox.faults import parse_faults
+from sandbox.world import World
+from transform.load import init_schema, load_slices, load_snapshots
+from transform.reconcile import ReconResult, reconcile, write_summary
+
+
+def world_days(world: World) -> tuple[date, date]:
+    first = datetime.fromtimestamp(world.start_ms / 1000, UTC).date()
+    last = datetime.fromtimestamp(world.as_of / 1000, UTC).date()
+    return first, last
+
+
+def run_pipeline(
+    world: World,
+    dialect: str,
+    con: duckdb.DuckDBPyConnection | None = None,
+    *,
+    run_id: str = "r1",
+    faults: str | None = None,
+    manifest: dict[str, Any] | None = None,
+    **settings: Any,
+) -> tuple[duckdb.DuckDBPyConnection, ExtractionReport, Any]:
+    """Extract and load ``world`` (served in ``dialect``) into ``con``; returns the app too."""
+    con = con or duckdb.connect()
+    store = Store(con)
+    init_schema(con)
+    app = create_app(
+        world, dialect=dialect, faults=parse_faults(faults) if faults else None, manifest=manifest
+    )
+    first, last = world_days(world)
+    base: dict[str, Any] = {
+        "base_url": "http://127.0.0.1/openapi",
+        "credentials": ClientCredentials("sandbox", "sandbox-secret"),
+        "start": first,
+        "end": last,
+        "backoff_base": 0.0,
+    }
+    report = asyncio.run(
+        run_extraction(
+            ExtractSettings(**(base | settings)),
+            store,
+            run_id,
+            on_batch=load_slices,
+            on_snapshots=load_snapshots,
+            transport=httpx.ASGITransport(app=app),
+            today=last + timedelta(days=0),
+        )
+    )
+    return con, report, app
+
+
+def reconcile_world(
+    scenario: str, dialect: str, size: str = "tiny", seed: int = 3
+) -> tuple[duckdb.DuckDBPyConnection, scenarios.Scenario, ReconResult, str]:
+    """Plant ``scenario``, run extraction + load + reconciliation; return db, scenario, result."""
+    world = World.create(seed=seed, size=size)
+    sc = scenarios.build(scenario, world)
+    con, report, _ = run_pipeline(world, dialect)
+    assert not report.failed, report.failed
+    result = reconcile(con, "r1", datetime.now(UTC))
+    verdict = write_summary(con, "r1", report.failed)
+    return con, sc, result, verdict

@@ -1,0 +1,321 @@
+"""Loading canonical rows into DuckDB: validate, quarantine, upsert, count.
+
+For one batch of pages of one stream, in the caller's transaction:
+
+1. normalise the items into the canonical frame (``transform.normalize``);
+2. validate it (``transform.schemas``): rows that cannot be trusted as records go to
+   ``core.quarantine`` with the checks they failed and the raw item;
+3. collapse duplicate keys: identical copies are one row, differing copies keep the
+   latest fetch and quarantine the others as conflicts — also across batches of the
+   same run;
+4. upsert the rest by natural key (latest fetch wins) from Arrow in one statement;
+5. add the counts to ``meta.runs``: fetched = loaded + quarantined, always.
+
+SQL identifiers come from this module's table specs, never from the API or the user;
+values travel as parameters or registered frames.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from extract.engine import SliceResult
+from extract.state import RawPage
+from transform.normalize import Lineage, Normalized, normalize
+from transform.schemas import Validated, dedupe_latest, validate
+
+__all__ = ["TABLES", "LoadCounts", "TableSpec", "init_schema", "load_items", "record_run"]
+
+SQL_DIR = Path(__file__).parent / "sql"
+LINEAGE = ("run_id", "fetched_at", "response_id")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    stream: str
+    table: str
+    key: tuple[str, ...]
+    history: bool = False  # snapshots: one row per fetch, never overwritten
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.stream: spec
+    for spec in (
+        TableSpec("transactions", "core.transactions", ("transaction_id",)),
+        TableSpec("card_account_logs", "core.card_account_logs", ("account_log_id",)),
+        TableSpec("account_logs", "core.account_logs", ("account_log_id",)),
+        TableSpec("cards", "core.card_snapshots", ("card_id", "fetched_at"), history=True),
+        TableSpec("accounts", "core.account_snapshots", ("currency", "fetched_at"), history=True),
+        TableSpec("orders", "core.orders", ("order_no",)),
+    )
+}
+
+
+@dataclass
+class LoadCounts:
+    fetched: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+
+    def __iadd__(self, other: LoadCounts) -> LoadCounts:
+        self.fetched += other.fetched
+        self.loaded += other.loaded
+        self.quarantined += other.quarantined
+        return self
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the core and meta tables (idempotent)."""
+    for name in ("core.sql", "meta.sql"):
+        con.execute((SQL_DIR / name).read_text(encoding="utf-8"))
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+        "order by column_index",
+        [schema, name],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def load_items(
+    con: duckdb.DuckDBPyConnection,
+    stream: str,
+    pages: Sequence[tuple[Lineage, Any]],
+    run_id: str,
+) -> LoadCounts:
+    """Normalise, validate and upsert one batch; returns its counts (already recorded)."""
+    spec = TABLES[stream]
+    normalized: Normalized = normalize(stream, pages)
+    fetched = len(normalized.frame)
+    checked: Validated = validate(stream, normalized)
+    kept, conflicts = dedupe_latest(checked.valid, spec.key, "fetched_at")
+    columns = _columns(con, spec.table)
+    staged = kept.select(columns)
+    superseded = (
+        0 if spec.history else _quarantine_same_run_conflicts(con, spec, staged, run_id, columns)
+    )
+    _upsert(con, spec, staged, columns)
+    if stream == "card_account_logs" and checked.fee_items is not None:
+        kept_items = checked.fee_items.join(kept.select("_row"), on="_row", how="semi")
+        _replace_fee_items(con, kept_items, staged, run_id)
+    rejected = pl.concat(
+        [
+            checked.rejected.select("item_key", "failed_checks", "_raw", "response_id"),
+            conflicts.select("item_key", "failed_checks", "_raw", "response_id"),
+        ],
+        how="vertical_relaxed",
+    )
+    _quarantine(con, run_id, stream, rejected)
+    counts = LoadCounts(
+        fetched=fetched,
+        loaded=len(staged) + _identical_duplicates(checked.valid, kept, conflicts) - superseded,
+        quarantined=len(rejected) + superseded,
+    )
+    record_run(con, run_id, stream, counts)
+    return counts
+
+
+def _identical_duplicates(valid: pl.DataFrame, kept: pl.DataFrame, conflicts: pl.DataFrame) -> int:
+    """Copies of a row delivered twice with the same content: loaded (idempotently)."""
+    return len(valid) - len(kept) - len(conflicts)
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, staged: pl.DataFrame, columns: list[str]
+) -> None:
+    if staged.is_empty():
+        return
+    cols = ", ".join(columns)
+    key = ", ".join(spec.key)
+    con.register("_staged", staged.to_arrow())
+    try:
+        if spec.history:
+            con.execute(f"insert or ignore into {spec.table} ({cols}) select {cols} from _staged")  # noqa: S608
+        else:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in spec.key)
+            con.execute(
+                f"insert into {spec.table} ({cols}) select {cols} from _staged "  # noqa: S608
+                f"on conflict ({key}) do update set {updates} "
+                f"where excluded.fetched_at >= {spec.table}.fetched_at"
+            )
+    finally:
+        con.unregister("_staged")
+
+
+def _quarantine_same_run_conflicts(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    staged: pl.DataFrame,
+    run_id: str,
+    columns: list[str],
+) -> int:
+    """Rows this run already loaded whose key now arrives with other content.
+
+    The new fetch wins; the earlier version moves to quarantine as a conflict (and
+    from "loaded" to "quarantined" in the run's counts).
+    """
+    if staged.is_empty():
+        return 0
+    content = [c for c in columns if c not in spec.key and c not in LINEAGE]
+    on = " and ".join(f"e.{k} = s.{k}" for k in spec.key)
+    differs = " or ".join(f"e.{c} is distinct from s.{c}" for c in content)
+    key_text = " || '/' || ".join(f"cast(e.{k} as varchar)" for k in spec.key)
+    con.register("_staged", staged.to_arrow())
+    try:
+        n = con.execute(
+            f"""
+            insert into core.quarantine
+            select ?, ?, {key_text},
+                   'conflict: the same key arrived again with different content in this run; '
+                   || 'the latest fetch was kept',
+                   to_json(e), e.response_id, ?
+            from {spec.table} e join _staged s on {on}
+            where e.run_id = ? and ({differs})
+            """,  # noqa: S608 - identifiers from TABLES and the catalogue only
+            [run_id, spec.stream, datetime.now(UTC), run_id],
+        ).fetchall()[0]
+    finally:
+        con.unregister("_staged")
+    return int(n[0]) if n else 0
+
+
+def _replace_fee_items(
+    con: duckdb.DuckDBPyConnection, fee_items: pl.DataFrame, staged: pl.DataFrame, run_id: str
+) -> None:
+    """A loaded card log's fee items replace whatever the log had before."""
+    if staged.is_empty():
+        return
+    logs = staged.select("account_log_id")
+    items = (
+        fee_items.join(logs, on="account_log_id", how="semi")
+        .with_columns(pl.lit(run_id).alias("run_id"))
+        .select("account_log_id", "item_no", "fee_type", "amount", "currency", "run_id")
+    )
+    con.register("_logs", logs.to_arrow())
+    con.register("_items", items.to_arrow())
+    try:
+        con.execute(
+            "delete from core.card_fee_items where account_log_id in "
+            "(select account_log_id from _logs)"
+        )
+        con.execute("insert into core.card_fee_items select * from _items")
+    finally:
+        con.unregister("_logs")
+        con.unregister("_items")
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, run_id: str, stream: str, rejected: pl.DataFrame
+) -> None:
+    if rejected.is_empty():
+        return
+    frame = rejected.with_columns(
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(stream).alias("stream"),
+        pl.lit(datetime.now(UTC)).alias("quarantined_at"),
+    ).select(
+        "run_id",
+        "stream",
+        "item_key",
+        "failed_checks",
+        pl.col("_raw").alias("raw_item"),
+        "response_id",
+        "quarantined_at",
+    )
+    con.register("_rejected", frame.to_arrow())
+    try:
+        con.execute("insert into core.quarantine select * from _rejected")
+    finally:
+        con.unregister("_rejected")
+
+
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    stream: str,
+    counts: LoadCounts,
+    *,
+    error: str | None = None,
+) -> None:
+    """Add a batch's counts to ``meta.runs`` (one row per run and stream)."""
+    now = datetime.now(UTC)
+    con.execute(
+        """
+        insert into meta.runs (run_id, stream, fetched, loaded, quarantined, error,
+                               started_at, updated_at)
+        values (?, ?, ?, ?, ?, ?, ?, ?)
+        on conflict (run_id, stream) do update set
+            fetched = meta.runs.fetched + excluded.fetched,
+            loaded = meta.runs.loaded + excluded.loaded,
+            quarantined = meta.runs.quarantined + excluded.quarantined,
+            error = coalesce(excluded.error, meta.runs.error),
+            updated_at = excluded.updated_at
+        """,
+        [run_id, stream, counts.fetched, counts.loaded, counts.quarantined, error, now, now],
+    )
+
+
+def exact_json(content: str | bytes) -> Any:
+    """JSON with fractional numbers as ``Decimal``: money never passes through a float."""
+    return json.loads(content, parse_float=Decimal)
+
+
+def load_raw_pages(
+    con: duckdb.DuckDBPyConnection,
+    pages: Sequence[RawPage],
+    page_items: Sequence[Sequence[Any]] | None,
+    dialect: str,
+    run_id: str,
+) -> dict[str, LoadCounts]:
+    """Load landed pages of any streams: their items (given, or parsed from the payload).
+
+    Snapshot pages carry one object each (a card, an order) or the account reply; the
+    order's card model is the endpoint that answered it.
+    """
+    batches: dict[str, list[tuple[Lineage, Sequence[Any]]]] = {}
+    for i, page in enumerate(pages):
+        model = None
+        if page.stream == "orders":
+            model = "ShareBalance" if page.request_path.endswith("/sharebalance") else "Standard"
+        lineage = Lineage(
+            dialect=dialect,
+            run_id=run_id,
+            fetched_at=page.fetched_at,
+            response_id=page.response_id,
+            card_model=model,
+        )
+        if page_items is not None:
+            items: Any = page_items[i]
+        else:  # a snapshot reply: its ``data`` (one object, or v1.4's list of accounts)
+            body = exact_json(page.payload)
+            items = body.get("data") if isinstance(body, dict) else body
+        batches.setdefault(page.stream, []).append((lineage, items))
+    return {stream: load_items(con, stream, batch, run_id) for stream, batch in batches.items()}
+
+
+def load_slices(
+    con: duckdb.DuckDBPyConnection, results: list[SliceResult], run_id: str, dialect: str
+) -> None:
+    """``on_batch`` hook of ``extract.run``: load the items of a batch of finished slices."""
+    pages = [p for r in results for p in r.pages]
+    items = [i for r in results for i in r.page_items]
+    load_raw_pages(con, pages, items, dialect, run_id)
+
+
+def load_snapshots(
+    con: duckdb.DuckDBPyConnection, pages: list[RawPage], run_id: str, dialect: str
+) -> None:
+    """``on_snapshots`` hook of ``extract.run``: load card, account and order replies."""
+    load_raw_pages(con, pages, None, dialect, run_id)

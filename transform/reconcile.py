@@ -1,0 +1,324 @@
+"""Reconciliation: run every check of RECONCILIATION.md in DuckDB, keep breaks with a lifecycle.
+
+The money model (which transaction status and direction moves a balance which way,
+what each card log does to the card and the account, which account log types are
+funding, holds or settlements, what an order moves) is four CSV files in
+``transform/model/``, loaded into ``recon.*`` tables that the SQL joins on. A user
+adapts the model by editing them (or pointing ``ReconSettings.model_dir`` elsewhere).
+
+Each check is one SQL file in ``transform/sql/checks/`` that returns every entity it
+compared, with ``is_break`` and ``out_of_window`` flags. The runner turns them into
+the run's breaks, counts what was checked, merges the breaks into ``recon.breaks``
+(identity ``(check, entity_type, entity_id, currency)``: first seen kept, last seen
+updated, no longer found -> resolved), and writes ``recon.run_summary``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from extract.state import SCHEMA_SQL as EXTRACT_SCHEMA  # raw.pages / meta.state
+from transform.load import init_schema
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "ReconResult",
+    "ReconSettings",
+    "load_money_model",
+    "reconcile",
+    "write_summary",
+]
+
+HERE = Path(__file__).parent
+SQL_DIR = HERE / "sql"
+MODEL_DIR = HERE / "model"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    severity: str
+    requires: str | None = None  # a boolean SQL expression: can the check run on this data?
+    skip_reason: str = ""
+
+    @property
+    def sql(self) -> str:
+        return (SQL_DIR / "checks" / f"{self.name}.sql").read_text(encoding="utf-8")
+
+
+_HAS_USED_CREDIT = (
+    "select count(*) > 0 from core.card_snapshots "
+    "where card_model = 'ShareBalance' and used_credit_amount is not null"
+)
+_HAS_SB_CARDS = "select count(*) > 0 from core.card_snapshots where card_model = 'ShareBalance'"
+_HAS_SETTLE_AMOUNTS = "select count(*) > 0 from core.transactions where dialect <> 'v2.0'"
+
+CHECKS: tuple[Check, ...] = (
+    Check("account_balance", "error"),
+    Check("account_ledger_chain", "error"),
+    Check("card_balance", "error"),
+    Check(
+        "card_credit_usage",
+        "error",
+        f"({_HAS_USED_CREDIT}) or not ({_HAS_SB_CARDS})",
+        "the card endpoint of this dialect reports no usedCreditAmount (v2.0)",
+    ),
+    Check("funding_mismatch", "error"),
+    Check("missing_account_entry", "error"),
+    Check("missing_card_entry", "error"),
+    Check("txn_missing_ledger", "error"),
+    Check("ledger_missing_txn", "error"),
+    Check("txn_amount_mismatch", "error"),
+    Check("fee_mismatch", "error"),
+    Check("order_amount_mismatch", "error"),
+    Check(
+        "credit_limit_exceeded",
+        "warning",
+        f"({_HAS_USED_CREDIT}) or not ({_HAS_SB_CARDS})",
+        "the card endpoint of this dialect reports no usedCreditAmount (v2.0)",
+    ),
+    Check("stale_authorization", "warning"),
+    Check(
+        "auth_settle_variance",
+        "info",
+        f"({_HAS_SETTLE_AMOUNTS}) or not exists (select 1 from core.transactions)",  # noqa: S608
+        "v2.0 transactions carry one amount, so authorised and settled amounts cannot differ",
+    ),
+)
+
+BREAK_COLUMNS = (
+    "check_name", "severity", "entity_type", "entity_id", "card_id", "currency", "expected",
+    "actual", "difference", "as_of", "detail",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReconSettings:
+    tolerance: Decimal = Decimal("0.00")  # amounts tie to the cent
+    stale_days: int = 7
+    variance_pct: Decimal = Decimal("10")
+    model_dir: Path = MODEL_DIR
+
+
+@dataclass
+class ReconResult:
+    run_id: str
+    checks: pl.DataFrame  # per check: severity, entities_checked, breaks, out_of_window, skipped
+    open_breaks: int
+    new_breaks: int
+    resolved_breaks: int
+    errors: int
+    warnings: int
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+MODEL_TABLES = {
+    "transaction_effects.csv": "recon.transaction_effects_model",
+    "card_log_effects.csv": "recon.card_log_effects",
+    "account_log_types.csv": "recon.account_log_types",
+    "order_amounts.csv": "recon.order_amounts",
+}
+
+
+def load_money_model(con: duckdb.DuckDBPyConnection, model_dir: Path = MODEL_DIR) -> None:
+    """(Re)load the money model CSVs into ``recon.*`` tables."""
+    con.execute("create schema if not exists recon")
+    for file, table in MODEL_TABLES.items():
+        path = model_dir / file
+        if not path.is_file():
+            raise FileNotFoundError(f"money model file {path} is missing; copy it from {MODEL_DIR}")
+        frame = pl.read_csv(path, infer_schema_length=0)  # all text; cast below
+        casts = {
+            "sign": pl.Int32,
+            "balance_sign": pl.Int32,
+            "account_sign": pl.Int32,
+        }
+        frame = frame.with_columns(
+            [pl.col(c).cast(t) for c, t in casts.items() if c in frame.columns]
+            + [
+                (pl.col(c).str.to_lowercase() == "true").alias(c)
+                for c in ("moves_blocked", "fee_compared_with_card_log")
+                if c in frame.columns
+            ]
+        )
+        con.register("_model", frame.to_arrow())
+        try:
+            con.execute(f"create or replace table {table} as select * from _model")  # noqa: S608
+        finally:
+            con.unregister("_model")
+        note = f"The money model, loaded from {path.name} (edit the CSV to adapt it)."
+        con.execute(f"comment on table {table} is '{note}'")  # text from code, not input
+
+
+def _prepare(
+    con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime, settings: ReconSettings
+) -> None:
+    con.execute(EXTRACT_SCHEMA)
+    init_schema(con)
+    con.execute((SQL_DIR / "recon.sql").read_text(encoding="utf-8"))
+    load_money_model(con, settings.model_dir)
+    con.execute(
+        "create or replace table recon.params as select ?::varchar as run_id, "
+        "?::timestamptz as as_of, ?::decimal(18,2) as tolerance, ?::integer as stale_days, "
+        "?::decimal(9,4) as variance_pct",
+        [run_id, as_of, settings.tolerance, settings.stale_days, settings.variance_pct],
+    )
+    con.execute("comment on table recon.params is 'The parameters of the last reconciliation.'")
+    for view in ("coverage", "cards", "transaction_effects"):
+        con.execute((SQL_DIR / "staging" / f"{view}.sql").read_text(encoding="utf-8"))
+
+
+def reconcile(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    as_of: datetime,
+    settings: ReconSettings | None = None,
+) -> ReconResult:
+    """Run every check over all of ``core.*`` and update ``recon.breaks``."""
+    settings = settings or ReconSettings()
+    _prepare(con, run_id, as_of, settings)
+    con.execute(
+        "create or replace temp table current_breaks as select "
+        + ", ".join(f"cast(null as {t}) as {c}" for c, t in _BREAK_TYPES.items())
+        + " where false"
+    )
+    stats: list[tuple[str, str, int | None, int | None, int | None, str | None]] = []
+    skipped: dict[str, str] = {}
+    for check in CHECKS:
+        if check.requires is not None:
+            ok = con.execute(f"select {check.requires}").fetchall()[0]
+            if not (ok and ok[0]):
+                skipped[check.name] = check.skip_reason
+                stats.append((check.name, check.severity, None, None, None, check.skip_reason))
+                continue
+        con.execute(f"create or replace temp table check_rows as {check.sql}")
+        row = con.execute(
+            "select count(*), count(*) filter (where is_break and not out_of_window), "
+            "count(*) filter (where is_break and out_of_window) from check_rows"
+        ).fetchall()[0]
+        assert row is not None
+        stats.append((check.name, check.severity, row[0], row[1], row[2], None))
+        cols = ", ".join(BREAK_COLUMNS)
+        con.execute(
+            f"insert into current_breaks select {cols} from check_rows "  # noqa: S608
+            "where is_break and not out_of_window"
+        )
+    checks = pl.DataFrame(
+        stats,
+        schema={
+            "check": pl.String,
+            "severity": pl.String,
+            "entities_checked": pl.Int64,
+            "breaks": pl.Int64,
+            "out_of_window": pl.Int64,
+            "skipped_reason": pl.String,
+        },
+        orient="row",
+    )
+    con.register("_checks", checks.to_arrow())
+    try:
+        con.execute(
+            'insert or replace into recon.check_runs select ?, "check", severity, '
+            "entities_checked, breaks, out_of_window, skipped_reason, ? from _checks",
+            [run_id, as_of],
+        )
+    finally:
+        con.unregister("_checks")
+    new, resolved = _merge_breaks(
+        con, run_id, as_of, [c.name for c in CHECKS if c.name not in skipped]
+    )
+    counts = con.execute(
+        "select count(*), count(*) filter (where severity = 'error'), "
+        "count(*) filter (where severity = 'warning') from recon.breaks where status = 'open'"
+    ).fetchall()[0]
+    assert counts is not None
+    return ReconResult(run_id, checks, counts[0], new, resolved, counts[1], counts[2], skipped)
+
+
+_BREAK_TYPES = {
+    "check_name": "varchar", "severity": "varchar", "entity_type": "varchar",
+    "entity_id": "varchar", "card_id": "varchar", "currency": "varchar",
+    "expected": "decimal(18,2)", "actual": "decimal(18,2)", "difference": "decimal(18,2)",
+    "as_of": "timestamptz", "detail": "varchar",
+}  # fmt: skip
+
+
+def write_summary(
+    con: duckdb.DuckDBPyConnection, run_id: str, failures: list[str] | None = None
+) -> str:
+    """Write ``recon.run_summary`` for the run reconciled last; returns the verdict.
+
+    ``failures`` are the reasons the run is incomplete (a stream or snapshot that failed).
+    A check skipped because the dialect lacks a field is listed, but does not make the
+    run incomplete: it could never run against this service.
+    """
+    con.register(
+        "summary_failures",
+        pl.DataFrame({"reason": failures or []}, schema={"reason": pl.String}).to_arrow(),
+    )
+    try:
+        con.execute("delete from recon.run_summary where run_id = ?", [run_id])
+        sql = (SQL_DIR / "marts" / "run_summary.sql").read_text(encoding="utf-8")
+        con.execute(f"insert into recon.run_summary {sql}")
+    finally:
+        con.unregister("summary_failures")
+    row = con.execute(
+        "select verdict from recon.run_summary where run_id = ? and section = 'run'", [run_id]
+    ).fetchall()
+    return str(row[0][0])
+
+
+def _merge_breaks(
+    con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime, ran: list[str]
+) -> tuple[int, int]:
+    """Upsert this run's breaks; resolve open breaks of checks that ran and no longer fire."""
+    con.execute(
+        """
+        create or replace temp table found as
+        select
+            md5(check_name || '|' || entity_type || '|' || entity_id || '|'
+                || coalesce(currency, '')) as break_id,
+            *
+        from current_breaks
+        qualify row_number() over (partition by break_id order by abs(difference) desc nulls last)
+            = 1
+        """
+    )
+    new_row = con.execute(
+        "select count(*) from found where break_id not in (select break_id from recon.breaks)"
+    ).fetchall()[0]
+    con.execute(
+        """
+        insert into recon.breaks
+        select break_id, check_name, severity, entity_type, entity_id, card_id, currency,
+               expected, actual, difference, as_of, detail, ?, ?, 'open', ?
+        from found
+        on conflict (break_id) do update set
+            severity = excluded.severity, card_id = excluded.card_id,
+            expected = excluded.expected, actual = excluded.actual,
+            difference = excluded.difference, as_of = excluded.as_of, detail = excluded.detail,
+            last_seen_at = excluded.last_seen_at, status = 'open', run_id = excluded.run_id
+        """,
+        [as_of, as_of, run_id],
+    )
+    con.register("_ran", pl.DataFrame({"check": ran}).to_arrow())
+    try:
+        resolved = con.execute(
+            """
+            update recon.breaks set status = 'resolved', run_id = ?
+            where status = 'open'
+              and "check" in (select "check" from _ran)
+              and break_id not in (select break_id from found)
+            """,
+            [run_id],
+        ).fetchall()[0]
+    finally:
+        con.unregister("_ran")
+    return (int(new_row[0]) if new_row else 0), (int(resolved[0]) if resolved else 0)

@@ -1,0 +1,54 @@
+-- grain: one order with a card log.
+-- invariant: the card log's totalFee = the sum of its feeItems, and the order's fee (where the
+-- order type carries one) = the card log's totalFee. One break per order, naming what differs.
+with items as (
+    select account_log_id, sum(amount) as item_sum, count(*) as item_count
+    from core.card_fee_items
+    group by account_log_id
+),
+logs as (
+    select l.*, coalesce(i.item_sum, 0) as item_sum
+    from core.card_account_logs l
+    left join items i using (account_log_id)
+),
+compared as (
+    select
+        l.order_no,
+        l.card_id,
+        l.currency,
+        l.total_fee,
+        l.item_sum,
+        o.fee_amount as order_fee,
+        coalesce(r.fee_compared_with_card_log, true) and o.fee_amount is not null as has_order_fee,
+        coalesce(l.completed_at, l.trans_at) as as_of
+    from logs l
+    left join core.orders o using (order_no)
+    left join recon.order_amounts r on r.card_model = o.card_model and r.order_type = o.order_type
+),
+final as (
+    select
+        'fee_mismatch' as check_name,
+        'error' as severity,
+        'order' as entity_type,
+        c.order_no as entity_id,
+        c.card_id,
+        c.currency,
+        case when abs(c.total_fee - c.item_sum) > p.tolerance then c.item_sum
+             else c.order_fee end as expected,
+        c.total_fee as actual,
+        c.total_fee - case when abs(c.total_fee - c.item_sum) > p.tolerance then c.item_sum
+                           else c.order_fee end as difference,
+        c.as_of,
+        concat_ws('; ',
+            case when abs(c.total_fee - c.item_sum) > p.tolerance
+                 then 'card log totalFee ' || c.total_fee || ' but feeItems sum to ' || c.item_sum
+            end,
+            case when c.has_order_fee and abs(c.order_fee - c.total_fee) > p.tolerance
+                 then 'order fee ' || c.order_fee || ' but card log totalFee ' || c.total_fee
+            end) as detail,
+        abs(c.total_fee - c.item_sum) > p.tolerance
+            or (c.has_order_fee and abs(c.order_fee - c.total_fee) > p.tolerance) as is_break,
+        false as out_of_window
+    from compared c, recon.params p
+)
+select * from final

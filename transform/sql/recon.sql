@@ -1,0 +1,97 @@
+-- recon.*: the money model tables, the run's parameters, breaks with a lifecycle, the summary.
+create schema if not exists recon;
+
+create table if not exists recon.breaks (
+    break_id        varchar primary key,
+    "check"         varchar not null,
+    severity        varchar not null,
+    entity_type     varchar not null,
+    entity_id       varchar not null,
+    card_id         varchar,
+    currency        varchar,
+    expected        decimal(18,2),
+    actual          decimal(18,2),
+    difference      decimal(18,2),
+    as_of           timestamptz,
+    detail          varchar,
+    first_seen_at   timestamptz not null,
+    last_seen_at    timestamptz not null,
+    status          varchar not null,
+    run_id          varchar not null
+);
+comment on table recon.breaks is 'Every break ever found, one row per identity (check, entity_type, entity_id, currency): open while runs still find it, resolved once a run no longer does.';
+comment on column recon.breaks.break_id is 'Stable hash of the identity (check, entity_type, entity_id, currency).';
+comment on column recon.breaks."check" is 'The check that found it (RECONCILIATION.md names).';
+comment on column recon.breaks.severity is 'error, warning or info.';
+comment on column recon.breaks.entity_type is 'account, account_log, card, order or transaction.';
+comment on column recon.breaks.entity_id is 'The entity''s id (currency for an account).';
+comment on column recon.breaks.card_id is 'The card concerned, when there is one.';
+comment on column recon.breaks.currency is 'Currency of the amounts.';
+comment on column recon.breaks.expected is 'What the other side says the amount should be.';
+comment on column recon.breaks.actual is 'The amount reported.';
+comment on column recon.breaks.difference is 'actual - expected.';
+comment on column recon.breaks.as_of is 'The moment the comparison refers to (snapshot or entry time).';
+comment on column recon.breaks.detail is 'What does not tie, in words.';
+comment on column recon.breaks.first_seen_at is 'When a run first found the break (kept across runs: breaks age).';
+comment on column recon.breaks.last_seen_at is 'When a run last found it.';
+comment on column recon.breaks.status is 'open or resolved.';
+comment on column recon.breaks.run_id is 'The run that last changed the row.';
+
+create table if not exists recon.check_runs (
+    run_id            varchar not null,
+    "check"           varchar not null,
+    severity          varchar not null,
+    entities_checked  bigint,
+    breaks            bigint,
+    out_of_window     bigint,
+    skipped_reason    varchar,
+    ran_at            timestamptz not null,
+    primary key (run_id, "check")
+);
+comment on table recon.check_runs is 'Per run and check: entities checked, breaks found, entries out of the extracted window, or why the check was skipped.';
+comment on column recon.check_runs.run_id is 'The run.';
+comment on column recon.check_runs."check" is 'The check.';
+comment on column recon.check_runs.severity is 'The check''s severity.';
+comment on column recon.check_runs.entities_checked is 'How many entities the check compared.';
+comment on column recon.check_runs.breaks is 'How many of them did not tie.';
+comment on column recon.check_runs.out_of_window is 'Entities whose counterpart lies outside the extracted window: counted, not reported as breaks.';
+comment on column recon.check_runs.skipped_reason is 'Why the check did not run (a field the dialect lacks), else null.';
+comment on column recon.check_runs.ran_at is 'When it ran (UTC).';
+
+create table if not exists recon.run_summary (
+    run_id            varchar not null,
+    section           varchar not null,
+    name              varchar not null,
+    currency          varchar,
+    verdict           varchar,
+    fetched           bigint,
+    loaded            bigint,
+    quarantined       bigint,
+    out_of_window     bigint,
+    entities_checked  bigint,
+    errors            bigint,
+    warnings          bigint,
+    infos             bigint,
+    abs_difference    decimal(18,2),
+    amount_on_hold    decimal(18,2),
+    note              varchar,
+    generated_at      timestamptz not null
+);
+comment on table recon.run_summary is 'One summary per run, as rows: section run (the verdict), stream (fetched/loaded/quarantined/out-of-window), check (per currency: entities checked, breaks by severity, total absolute difference, or why skipped), hold (amount on hold per currency).';
+comment on column recon.run_summary.run_id is 'The run.';
+comment on column recon.run_summary.section is 'run, stream, check or hold.';
+comment on column recon.run_summary.name is 'The run id, stream name, check name, or "open authorizations".';
+comment on column recon.run_summary.currency is 'Currency of the amounts on the row (check and hold rows).';
+comment on column recon.run_summary.verdict is 'Run row: incomplete, breaks, reconciled_with_warnings or reconciled (the first that applies).';
+comment on column recon.run_summary.fetched is 'Stream row: items fetched this run.';
+comment on column recon.run_summary.loaded is 'Stream row: items loaded into core.*.';
+comment on column recon.run_summary.quarantined is 'Stream row: items quarantined.';
+comment on column recon.run_summary.out_of_window is 'Entries whose counterpart lies outside the extracted window (counted, not breaks).';
+comment on column recon.run_summary.entities_checked is 'Check row: entities the check compared.';
+comment on column recon.run_summary.errors is 'Open error breaks (run and check rows).';
+comment on column recon.run_summary.warnings is 'Open warning breaks.';
+comment on column recon.run_summary.infos is 'Open info breaks.';
+comment on column recon.run_summary.abs_difference is 'Check row: total absolute difference of its open breaks in the currency.';
+comment on column recon.run_summary.amount_on_hold is 'Hold row: authorised, unsettled spending per currency (not a break; explains balance gaps).';
+comment on column recon.run_summary.note is 'Why a check was skipped, why a stream failed, or why the run is incomplete.';
+comment on column recon.run_summary.generated_at is 'When the summary was written (UTC).';
