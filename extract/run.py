@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -165,6 +165,123 @@ def plan_windows(
     return windows, skipped
 
 
+class Session:
+    """One client and one concurrency limit: what the steps of a run share."""
+
+    def __init__(
+        self, settings: ExtractSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.limiter = AdaptiveLimiter(settings.concurrency)
+        http = make_client(
+            settings.base_url,
+            settings.credentials,
+            timeout=settings.timeout,
+            max_connections=max(settings.concurrency, 1) * 2,
+            # v1.4 asks for scope=openapi; an auto-detected run asks for none (both accept it)
+            scope=DIALECTS[settings.dialect].token_scope if settings.dialect else None,
+            transport=transport,
+        )
+        self.client = CardepassClient(
+            http,
+            json_loads=exact_json,
+            retry_attempts=settings.retry_attempts,
+            backoff_base=settings.backoff_base,
+            on_rate_limited=lambda _exc: self.limiter.slow_down(),
+        )
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    async def detect(self) -> tuple[DialectName, ApiResponse | None]:
+        """The dialect: as configured, else told by ``GET /v1/accounts`` (reply returned)."""
+        if self.settings.dialect is not None:
+            return self.settings.dialect, None
+        async with self.limiter:
+            accounts = await self.client.get_json("/v1/accounts")
+        name = detect_dialect(accounts.body)
+        log.info("the service speaks dialect %s", name)
+        return name, accounts
+
+    async def streams(
+        self,
+        store: Store,
+        run_id: str,
+        dialect: DialectName,
+        streams: tuple[StreamName, ...],
+        *,
+        on_batch: OnBatch | None = None,
+        progress: Callable[[StreamName, int, int], None] | None = None,
+        today: date | None = None,
+    ) -> tuple[
+        dict[StreamName, tuple[date, date]], dict[StreamName, StreamOutcome], dict[StreamName, str]
+    ]:
+        """Extract ``streams`` from their planned windows, committing batch by batch."""
+        settings = replace(self.settings, streams=streams)
+        windows, skipped = plan_windows(store, settings, today or today_utc())
+        committer = _Committer(store, run_id, dialect, on_batch, settings.batch_items)
+        outcomes = await extract_streams(
+            self.client,
+            DIALECTS[dialect],
+            windows,
+            committer.add,
+            limiter=self.limiter,
+            slice_days=settings.slice_days,
+            page_size=settings.page_size,
+            progress=progress,
+        )
+        for stream, error in committer.flush_all().items():
+            outcomes[stream].error = error
+        return windows, outcomes, skipped
+
+    async def snapshots(
+        self,
+        store: Store,
+        run_id: str,
+        dialect: DialectName,
+        card_ids: set[str],
+        orders: dict[str, OrderRef],
+        *,
+        accounts: ApiResponse | None = None,
+        on_snapshots: OnSnapshots | None = None,
+    ) -> SnapshotResult:
+        """Snapshot cards, the account and open orders; land and load them."""
+        snaps = await take_snapshots(
+            self.client,
+            DIALECTS[dialect],
+            card_ids,
+            orders,
+            limiter=self.limiter,
+            completed_orders=store.completed_orders(),
+            accounts=accounts,
+        )
+        if accounts is not None:
+            snaps.requests += accounts.attempts
+        try:
+            with store.transaction() as con:
+                store.land_pages(run_id, snaps.pages)
+                if on_snapshots is not None:
+                    on_snapshots(con, snaps.pages, run_id, dialect)
+        except Exception as exc:  # a snapshot reply the loader refuses: keep it, say so
+            snaps.errors.append(f"loading snapshots: {exc}")
+            with store.transaction():
+                store.land_pages(run_id, snaps.pages)
+        return snaps
+
+
+def references(outcomes: dict[StreamName, StreamOutcome]) -> tuple[set[str], dict[str, OrderRef]]:
+    """The card ids and order references the extracted items mention."""
+    card_ids: set[str] = set()
+    orders: dict[str, OrderRef] = {}
+    for outcome in outcomes.values():
+        card_ids |= outcome.card_ids
+        orders.update(outcome.order_refs)
+    return card_ids, orders
+
+
 async def run_extraction(
     settings: ExtractSettings,
     store: Store,
@@ -176,77 +293,26 @@ async def run_extraction(
     transport: httpx.AsyncBaseTransport | None = None,
     today: date | None = None,
 ) -> ExtractionReport:
-    """Extract every stream and snapshot into ``store``; never raises for one bad stream."""
-    limiter = AdaptiveLimiter(settings.concurrency)
-    http = make_client(
-        settings.base_url,
-        settings.credentials,
-        timeout=settings.timeout,
-        max_connections=max(settings.concurrency, 1) * 2,
-        # v1.4 asks for scope=openapi; an auto-detected run asks for none (both accept that)
-        scope=DIALECTS[settings.dialect].token_scope if settings.dialect else None,
-        transport=transport,
-    )
-    client = CardepassClient(
-        http,
-        json_loads=exact_json,
-        retry_attempts=settings.retry_attempts,
-        backoff_base=settings.backoff_base,
-        on_rate_limited=lambda _exc: limiter.slow_down(),
-    )
-    async with client:
-        accounts: ApiResponse | None = None
-        dialect_name = settings.dialect
-        if dialect_name is None:
-            async with limiter:
-                accounts = await client.get_json("/v1/accounts")
-            dialect_name = detect_dialect(accounts.body)
-            log.info("the service speaks dialect %s", dialect_name)
-        dialect = DIALECTS[dialect_name]
+    """Every stream, then the snapshots, into ``store``; never raises for one bad stream."""
+    async with Session(settings, transport) as session:
+        dialect, accounts = await session.detect()
         if settings.full_refresh:
             with store.transaction():
                 store.reset_watermarks()
-        windows, skipped = plan_windows(store, settings, today or today_utc())
-
-        committer = _Committer(store, run_id, dialect_name, on_batch, settings.batch_items)
-        outcomes = await extract_streams(
-            client,
+        windows, outcomes, skipped = await session.streams(
+            store,
+            run_id,
             dialect,
-            windows,
-            committer.add,
-            limiter=limiter,
-            slice_days=settings.slice_days,
-            page_size=settings.page_size,
+            settings.streams,
+            on_batch=on_batch,
             progress=progress,
+            today=today,
         )
-        for stream, error in committer.flush_all().items():
-            outcomes[stream].error = error
-        card_ids: set[str] = set()
-        orders: dict[str, OrderRef] = {}
-        for outcome in outcomes.values():
-            card_ids |= outcome.card_ids
-            orders.update(outcome.order_refs)
-        snaps = await take_snapshots(
-            client,
-            dialect,
-            card_ids,
-            orders,
-            limiter=limiter,
-            completed_orders=store.completed_orders(),
-            accounts=accounts,
+        card_ids, orders = references(outcomes)
+        snaps = await session.snapshots(
+            store, run_id, dialect, card_ids, orders, accounts=accounts, on_snapshots=on_snapshots
         )
-        if accounts is not None:
-            snaps.requests += accounts.attempts
-        try:
-            with store.transaction() as con:
-                store.land_pages(run_id, snaps.pages)
-                if on_snapshots is not None:
-                    on_snapshots(con, snaps.pages, run_id, dialect_name)
-        except Exception as exc:  # a snapshot reply the loader refuses: keep it, say so
-            snaps.errors.append(f"loading snapshots: {exc}")
-            with store.transaction():
-                store.land_pages(run_id, snaps.pages)
     requests = sum(o.requests for o in outcomes.values()) + snaps.requests
     return ExtractionReport(
-        run_id, dialect_name, windows, outcomes, snaps, requests, limiter.throttled, skipped
+        run_id, dialect, windows, outcomes, snaps, requests, session.limiter.throttled, skipped
     )

@@ -6,6 +6,7 @@ clear line on stderr (what happened, what to do), never a bare traceback.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -147,21 +148,155 @@ def _start_sandbox(
     return app_, info
 
 
+def _date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
+
+
+def _execute(
+    console: Console, quiet: bool, verbose: bool, env: dict[str, str | None], **params: Any
+) -> None:
+    """Run the flow with ``params``; print the summary; exit 0 ran, 1 failed, 2 config."""
+    from flows.runner import environment, prepare_environment, print_summary, progress_bars
+
+    prepare_environment(verbose)
+    from extract.errors import AuthError, CardepassError
+    from flows.pipeline import PipelineError, reconciliation_flow
+    from flows.settings import ConfigError
+
+    try:
+        with environment(**env), progress_bars(console, not quiet):
+            result = reconciliation_flow(**params)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    except AuthError as exc:
+        fail(f"the service refused the credentials: {exc}", 2)
+    except (PipelineError, CardepassError) as exc:
+        fail(str(exc), 1)
+    except OSError as exc:
+        fail(f"{exc.strerror or exc} ({exc.filename or 'I/O'}); check the disk and paths", 1)
+    except Exception as exc:  # the last line of defence: one line, and where to look
+        fail(
+            f"the run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            " (rerun with --verbose for the flow's log)",
+            1,
+        )
+    if not quiet:
+        print_summary(console, result)
+        console.print(f"DuckDB: {result['db']}", highlight=False)
+        console.print(f"reports: {result['out']}", highlight=False)
+    for problem in result["failed"]:
+        err.print(f"[yellow]incomplete:[/] {problem}", highlight=False)
+    raise typer.Exit(1 if result["verdict"] == "incomplete" else 0)
+
+
+def _preflight(
+    base_url: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    start: date | None,
+    end: date | None,
+    db: Path | None,
+    out: Path | None,
+) -> None:
+    """Check the configuration before Prefect starts: a bad one costs one line, exit 2."""
+    from flows.settings import ConfigError, extract_settings, load
+
+    try:
+        settings = load(
+            cardepass_base_url=base_url,
+            cardepass_client_id=client_id,
+            cardepass_client_secret=client_secret,
+            cardrec_db=db,
+            cardrec_out=out,
+        )
+        extract_settings(settings, start=start, end=end)
+    except ConfigError as exc:
+        fail(str(exc))
+    for path in (settings.cardrec_db.parent, settings.cardrec_out):
+        if path is None:
+            continue
+        probe = path / ".cardrecon-write-test"
+        try:  # the run would create it anyway; a failure here costs no Prefect start
+            path.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            fail(f"{path} is not writable ({exc.strerror}); choose another --db/--out")
+
+
+@app.command()
+def run(
+    base_url: Annotated[
+        str | None, typer.Option(help="cardepass API base URL (CARDEPASS_BASE_URL).")
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="OAuth client id (CARDEPASS_CLIENT_ID).")
+    ] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(help="OAuth client secret (CARDEPASS_CLIENT_SECRET).")
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Backfill start of a first run, YYYY-MM-DD (default: 90 days ago)."
+        ),
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, inclusive (default today).")] = None,
+    full_refresh: Annotated[bool, typer.Option(help="Ignore saved state; start over.")] = False,
+    dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
+    db: Annotated[Path | None, typer.Option(help="DuckDB file (CARDREC_DB).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report directory (default data/reports/<run id>).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress or summary (for cron).")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show the flow's log.")] = False,
+) -> None:
+    """Extract incrementally, reconcile and report against the cardepass API."""
+    start, end = _date(from_, "--from"), _date(to, "--to")
+    if start and end and end < start:
+        fail(f"--to {end} is before --from {start}")
+    if dialect not in ("auto", "v2.0", "v1.4"):
+        fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
+    _preflight(base_url, client_id, client_secret, start, end, db, out)
+    _execute(
+        out_console,
+        quiet,
+        verbose,
+        {"CARDEPASS_CLIENT_ID": client_id, "CARDEPASS_CLIENT_SECRET": client_secret},
+        date_from=start,
+        date_to=end,
+        full_refresh=full_refresh,
+        dialect=dialect,
+        db=None if db is None else str(db),
+        out=None if out is None else str(out),
+        base_url=base_url,
+    )
+
+
 @app.command()
 def demo(
     scenario: Annotated[str, typer.Option(help=SCENARIO_HELP)] = "clean",
     dialect: Annotated[str, typer.Option(help="API dialect the sandbox speaks.")] = "v2.0",
-    db: Annotated[Path, typer.Option(help="DuckDB file to write.")] = Path("data/demo.duckdb"),
+    db: Annotated[
+        Path, typer.Option(help="DuckDB file, recreated on every demo (each demo is a new world).")
+    ] = Path("data/demo.duckdb"),
     out: Annotated[
-        Path | None, typer.Option(help="Directory for the outputs (default data/reports/<run>).")
+        Path | None, typer.Option(help="Directory for the reports (default data/reports/<run>).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated customer.")] = 1,
     size: Annotated[str, typer.Option(help="tiny, demo or large.")] = "demo",
+    quiet: Annotated[bool, typer.Option(help="No progress or summary.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show the flow's log.")] = False,
 ) -> None:
-    """Run the pipeline against the embedded sandbox on a free loopback port."""
-    from flows.demo import run_demo
+    """Run the whole flow against the embedded sandbox on a free loopback port."""
+    from sandbox.server import serve_in_thread
 
-    app_, _info = _start_sandbox(
+    app_, info = _start_sandbox(
         scenario=scenario,
         dialect=dialect,
         faults=None,
@@ -172,8 +307,49 @@ def demo(
         token_ttl=3600,
         manifest=None,
     )
-    code = run_demo(app=app_, dialect=dialect, db=db, out=out, console=out_console, fail=fail)
-    raise typer.Exit(code)
+    world = app_.state.sandbox.world
+    start = datetime.fromtimestamp(world.start_ms / 1000, UTC).date()
+    end = datetime.fromtimestamp(world.end_ms / 1000, UTC).date()
+    run_id = datetime.now(UTC).strftime("demo-%Y%m%dT%H%M%SZ")
+    out_dir = out or Path("data/reports") / run_id
+    for stale in (db, db.with_name(db.name + ".wal")):
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError as exc:
+            fail(f"cannot replace {stale} ({exc.strerror}); is another demo using it?", 1)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "manifest.json").write_bytes(
+            orjson.dumps(app_.state.sandbox.manifest, option=orjson.OPT_INDENT_2)
+        )
+    except OSError as exc:
+        fail(f"cannot write to {out_dir} ({exc.strerror}); choose another --out")
+    with serve_in_thread(app_) as base_url:
+        if not quiet:
+            out_console.print(
+                f"sandbox: {base_url} ({info}); starting Prefect and the flow...", highlight=False
+            )
+        try:
+            _execute(
+                out_console,
+                quiet,
+                verbose,
+                {"CARDEPASS_CLIENT_ID": "sandbox", "CARDEPASS_CLIENT_SECRET": SANDBOX_SECRET},
+                date_from=start,
+                date_to=end,
+                full_refresh=True,
+                dialect=dialect,
+                db=str(db),
+                out=str(out_dir),
+                base_url=base_url,
+                run_id=run_id,
+            )
+        finally:
+            if not quiet:
+                planted = len(app_.state.sandbox.manifest["breaks"])
+                out_console.print(
+                    f"planted breaks ({planted}): {out_dir / 'manifest.json'}", highlight=False
+                )
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`

@@ -457,7 +457,7 @@ def validate(stream: str, normalized: Normalized) -> Validated:
         for row in sorted(set(found) | set(problems))
     }
 
-    is_bad = pl.col("_row").is_in(pl.Series(list(failed), dtype=pl.Int64))
+    is_bad = pl.col("_row").is_in(pl.Series(list(failed), dtype=pl.Int64).implode())
     key = KEYS[stream][0]
     reasons = pl.DataFrame(
         {"_row": list(failed), "failed_checks": list(failed.values())},

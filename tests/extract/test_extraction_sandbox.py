@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import duckdb
 import httpx
 import orjson
 import pytest
+from support.expect import expected_requests
 
 from extract.auth import ClientCredentials
 from extract.run import ExtractionReport, ExtractSettings, run_extraction
@@ -104,39 +104,6 @@ def test_backfill_returns_exactly_the_ground_truth(dialect: str, size: str) -> N
     assert set(report.snapshots.cards) == set(world.cards.id), "every card seen is snapshotted"
 
 
-def _expected_requests(
-    world: World,
-    dialect: str,
-    first: date,
-    last: date,
-    known_done: set[str],
-    items: dict[str, list[dict[str, Any]]],
-) -> int:
-    """What a run over first..last should cost, computed from the world itself."""
-    n = 0
-    for stream in STREAM_NAMES:
-        day = first
-        while day <= last:
-            lo = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
-            hi = lo + DAY_MS - 1
-            if stream == "transactions":
-                rows = world.select_transactions(lo, hi, include_topups=dialect == "v2.0")
-            elif stream == "card_account_logs":
-                rows = world.select_card_logs(lo, hi)
-            else:
-                rows = world.select_account_logs(lo, hi)
-            n += max(1, math.ceil(len(rows) / 100))
-            day += timedelta(days=1)
-    d = DIALECTS[dialect]  # type: ignore[index]
-    cards = {d.endpoints[s].card_id(i) for s in STREAM_NAMES for i in items[s]} - {None}
-    orders = {i["cardOrderNo"] for i in items["card_account_logs"]} | {
-        i["orderNo"]
-        for i in items["account_logs"]
-        if i["accountTransType"] in ("ApplyCard", "CardTopUp", "CardWithdraw", "CardCancel")
-    }
-    return n + 1 + len(cards) + len(orders - known_done)  # 1: /v1/accounts
-
-
 @pytest.mark.parametrize("dialect", ["v2.0", "v1.4"])
 def test_incremental_run_refetches_only_new_slices_plus_lookback(dialect: str) -> None:
     world = World.create(seed=4, size="tiny", end=END)
@@ -162,7 +129,7 @@ def test_incremental_run_refetches_only_new_slices_plus_lookback(dialect: str) -
     for stream, payload in new:
         if stream in items:
             items[stream] += DIALECTS[dialect].endpoints[stream].items(orjson.loads(payload))  # type: ignore[index]
-    expected = _expected_requests(world, dialect, first, END.date(), done_before, items)
+    expected = expected_requests(world, dialect, first, END.date(), done_before, items)
     served = [r for r in app.state.sandbox.requests if r["path"].startswith("/v1/")]
     assert len(served) == expected == report.requests
     assert before_pages is not None

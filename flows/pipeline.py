@@ -1,0 +1,338 @@
+"""The ``cardepass-reconciliation`` Prefect flow: extract, snapshot, reconcile, report.
+
+The flow only orchestrates; every task is a thin wrapper around plain functions of
+``extract``, ``transform`` and ``reports`` that tests call without Prefect. Tasks are
+per stream (extract + validate + load, committed batch by batch with the watermark),
+then the snapshots, the reconciliation and the reports. Transient HTTP failures are
+retried inside the HTTP layer; no task retries, because a re-run of any step is
+already idempotent and Prefect-level retries would only hide a real failure.
+
+One writer per DuckDB file: the flow opens the file first and refuses, with one clear
+line, when another run holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+
+from extract.engine import StreamOutcome
+from extract.run import ExtractionReport, ExtractSettings, Session, references
+from extract.snapshots import SnapshotResult
+from extract.state import Store
+from extract.streams import STREAM_NAMES, DialectName, StreamName
+from flows.settings import ConfigError, extract_settings, load
+from reports.export import write_reports
+from transform.load import init_schema, load_slices, load_snapshots
+from transform.reconcile import ReconResult, ReconSettings, reconcile, write_summary
+
+FLOW_NAME = "cardepass-reconciliation"
+Progress = Callable[[StreamName, int, int], None]
+
+
+class PipelineError(Exception):
+    """A run that cannot start or finish; the message is one line saying what to do."""
+
+
+@dataclass
+class RunContext:
+    """What the tasks of one run share (not a flow parameter: built by the flow)."""
+
+    run_id: str
+    extract: ExtractSettings
+    db_path: Path
+    out_dir: Path
+    recon: ReconSettings
+    con: duckdb.DuckDBPyConnection
+    transport: httpx.AsyncBaseTransport | None = None
+    progress: Progress | None = None
+    today: date | None = None
+
+
+@dataclass
+class PipelineResult:
+    run_id: str
+    verdict: str
+    extraction: ExtractionReport
+    recon: ReconResult
+    reports: dict[str, Path]
+    db_path: Path
+    out_dir: Path
+    summary: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the flow returns: plain values only (Prefect stores it)."""
+        return {
+            "run_id": self.run_id,
+            "verdict": self.verdict,
+            "dialect": self.extraction.dialect,
+            "requests": self.extraction.requests,
+            "failed": self.extraction.failed,
+            "db": str(self.db_path),
+            "out": str(self.out_dir),
+            "reports": {k: str(v) for k, v in self.reports.items()},
+            "open_errors": self.recon.errors,
+            "open_warnings": self.recon.warnings,
+            "summary": [
+                {k: (v if v is None or isinstance(v, int | str) else str(v)) for k, v in r.items()}
+                for r in self.summary
+            ],
+        }
+
+
+def open_database(path: Path) -> duckdb.DuckDBPyConnection:
+    """The run's DuckDB file, or a one-line error if another run holds it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        first = str(exc).splitlines()[0]
+        if "lock" in first.lower():
+            raise PipelineError(
+                f"{path} is in use by another cardrecon run ({first.split(':')[-1].strip()}); "
+                "wait for it to finish, or use another --db"
+            ) from None
+        raise PipelineError(f"cannot open {path}: {first}") from None
+    except OSError as exc:
+        raise PipelineError(
+            f"cannot create {path.parent} ({exc.strerror}); choose another --db"
+        ) from None
+
+
+# -- tasks: thin wrappers -------------------------------------------------------------------
+@task(name="detect-dialect", cache_policy=NONE)
+def detect_task(ctx: RunContext) -> DialectName:
+    async def go() -> DialectName:
+        async with Session(ctx.extract, ctx.transport) as session:
+            name, _ = await session.detect()
+            return name
+
+    return asyncio.run(go())
+
+
+@task(name="extract-stream", cache_policy=NONE, task_run_name="extract-{stream}")
+def extract_stream_task(
+    ctx: RunContext, dialect: DialectName, stream: StreamName
+) -> tuple[tuple[date, date] | None, StreamOutcome | None, str | None]:
+    """Extract, validate and load one stream's window, batch by batch."""
+    logger = get_run_logger()
+
+    async def go() -> Any:
+        async with Session(ctx.extract, ctx.transport) as session:
+            return await session.streams(
+                Store(ctx.con),
+                ctx.run_id,
+                dialect,
+                (stream,),
+                on_batch=load_slices,
+                progress=ctx.progress,
+                today=ctx.today,
+            )
+
+    windows, outcomes, skipped = asyncio.run(go())
+    outcome = outcomes.get(stream)
+    if outcome is not None:
+        logger.info(
+            "%s %s..%s: %d pages, %d items, %d requests%s",
+            stream,
+            *windows[stream],
+            outcome.pages,
+            outcome.items,
+            outcome.requests,
+            f"; FAILED: {outcome.error}" if outcome.error else "",
+        )
+    else:
+        logger.info("%s: %s", stream, skipped.get(stream))
+    return windows.get(stream), outcome, skipped.get(stream)
+
+
+@task(name="snapshots", cache_policy=NONE)
+def snapshots_task(
+    ctx: RunContext, dialect: DialectName, outcomes: dict[StreamName, StreamOutcome]
+) -> SnapshotResult:
+    card_ids, orders = references(outcomes)
+
+    async def go() -> SnapshotResult:
+        async with Session(ctx.extract, ctx.transport) as session:
+            return await session.snapshots(
+                Store(ctx.con), ctx.run_id, dialect, card_ids, orders, on_snapshots=load_snapshots
+            )
+
+    snaps = asyncio.run(go())
+    get_run_logger().info(
+        "snapshots: %d cards, %d orders, %d requests",
+        len(snaps.cards),
+        len(snaps.orders),
+        snaps.requests,
+    )
+    return snaps
+
+
+@task(name="reconcile", cache_policy=NONE)
+def reconcile_task(ctx: RunContext, failures: list[str]) -> tuple[ReconResult, str]:
+    result = reconcile(ctx.con, ctx.run_id, datetime.now(UTC), ctx.recon)
+    verdict = write_summary(ctx.con, ctx.run_id, failures)
+    get_run_logger().info(
+        "verdict %s: %d open errors, %d warnings (%d new, %d resolved)",
+        verdict,
+        result.errors,
+        result.warnings,
+        result.new_breaks,
+        result.resolved_breaks,
+    )
+    return result, verdict
+
+
+@task(name="report", cache_policy=NONE)
+def report_task(ctx: RunContext) -> dict[str, Path]:
+    files = write_reports(ctx.con, ctx.run_id, ctx.out_dir)
+    get_run_logger().info("reports in %s", ctx.out_dir)
+    return files
+
+
+# -- the flow ---------------------------------------------------------------------------------
+PROGRESS: Progress | None = None  # set by the CLI for its progress bars (process-local)
+
+
+@flow(name=FLOW_NAME, log_prints=False)
+def reconciliation_flow(
+    date_from: date | None = None,
+    date_to: date | None = None,
+    full_refresh: bool = False,
+    dialect: str | None = None,
+    streams: list[str] | None = None,
+    db: str | None = None,
+    out: str | None = None,
+    base_url: str | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Extract every stream, snapshot, reconcile, report; publish the summary as artifacts.
+
+    Parameters are the run's window, streams, full refresh, dialect and paths; the
+    credentials come from the environment or ``.env`` (never a flow parameter).
+    """
+    settings = load(
+        cardepass_base_url=base_url, cardrec_dialect=dialect, cardrec_db=db, cardrec_out=out
+    )
+    unknown = [x for x in streams or () if x not in STREAM_NAMES]
+    if unknown:
+        raise ConfigError(f"unknown stream(s) {', '.join(unknown)}; use {', '.join(STREAM_NAMES)}")
+    chosen = tuple(s for s in STREAM_NAMES if not streams or s in streams)
+    extract = extract_settings(
+        settings, start=date_from, end=date_to, full_refresh=full_refresh, streams=chosen
+    )
+    run_id = run_id or datetime.now(UTC).strftime("run-%Y%m%dT%H%M%SZ")
+    db_path = settings.cardrec_db
+    out_dir = settings.cardrec_out or db_path.parent / "reports" / run_id
+    result = run_steps(run_id, extract, db_path, out_dir, ReconSettings(), progress=PROGRESS)
+    return result.as_dict()
+
+
+def run_steps(
+    run_id: str,
+    extract: ExtractSettings,
+    db_path: Path,
+    out_dir: Path,
+    recon: ReconSettings,
+    *,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    today: date | None = None,
+) -> PipelineResult:
+    """The flow's body: the tasks in order, on one DuckDB connection."""
+    con = open_database(db_path)
+    try:
+        init_schema(con)
+        ctx = RunContext(run_id, extract, db_path, out_dir, recon, con, transport, progress, today)
+        if extract.full_refresh:
+            store = Store(con)
+            with store.transaction():
+                store.reset_watermarks()
+        dialect = detect_task(ctx)
+        windows: dict[StreamName, tuple[date, date]] = {}
+        outcomes: dict[StreamName, StreamOutcome] = {}
+        skipped: dict[StreamName, str] = {}
+        for stream in extract.streams:
+            window, outcome, skip = extract_stream_task(ctx, dialect, stream)
+            if window is not None:
+                windows[stream] = window
+            if outcome is not None:
+                outcomes[stream] = outcome
+            if skip is not None:
+                skipped[stream] = skip
+        snaps = snapshots_task(ctx, dialect, outcomes)
+        requests = sum(o.requests for o in outcomes.values()) + snaps.requests
+        report = ExtractionReport(run_id, dialect, windows, outcomes, snaps, requests, 0, skipped)
+        result, verdict = reconcile_task(ctx, report.failed)
+        files = report_task(ctx)
+        summary = _summary_rows(con, run_id)
+        _publish(run_id, verdict, summary, con)
+    finally:
+        con.close()
+    return PipelineResult(run_id, verdict, report, result, files, db_path, out_dir, summary)
+
+
+def _summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    cur = con.execute("select * from recon.run_summary where run_id = ?", [run_id])
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def _publish(
+    run_id: str, verdict: str, summary: list[dict[str, Any]], con: duckdb.DuckDBPyConnection
+) -> None:
+    """The run's summary as a markdown artifact, its top open breaks as a table artifact."""
+    lines = [
+        f"# {FLOW_NAME}: {run_id}",
+        "",
+        f"**Verdict: {verdict}**",
+        "",
+        "| stream | fetched | loaded | quarantined | out of window |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['name']} | {r['fetched']} | {r['loaded']} | {r['quarantined']} | "
+        f"{r['out_of_window']} |"
+        for r in summary
+        if r["section"] == "stream"
+    ]
+    lines += [
+        "",
+        "| check | currency | checked | errors | warnings | info | abs difference | note |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {r['name']} | {r['currency'] or ''} | {r['entities_checked'] or ''} | "
+        f"{r['errors'] or 0} | {r['warnings'] or 0} | {r['infos'] or 0} | "
+        f"{r['abs_difference'] or ''} | {r['note'] or ''} |"
+        for r in summary
+        if r["section"] == "check"
+    ]
+    lines += ["", "| amount on hold | currency |", "|---:|---|"]
+    lines += [
+        f"| {r['amount_on_hold']} | {r['currency']} |" for r in summary if r["section"] == "hold"
+    ]
+    create_markdown_artifact(
+        markdown="\n".join(lines), key="reconciliation-summary", description=f"Summary of {run_id}"
+    )
+    top = con.execute(
+        'select "check", severity, entity_type, entity_id, currency, '
+        "cast(difference as varchar) as difference, detail from recon.breaks "
+        "where status = 'open' order by case severity when 'error' then 0 "
+        "when 'warning' then 1 else 2 end, abs(difference) desc nulls last limit 50"
+    )
+    cols = [d[0] for d in top.description or []]
+    rows = [dict(zip(cols, r, strict=True)) for r in top.fetchall()]
+    create_table_artifact(
+        table=rows, key="top-open-breaks", description=f"Top open breaks after {run_id}"
+    )

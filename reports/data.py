@@ -1,0 +1,208 @@
+"""What the reports show, read once from ``recon.*`` for one run.
+
+Every report (CSV, Parquet, XLSX, HTML) renders the same :class:`RunReport`, so the
+files agree with each other. The queries live in ``reports/sql/``; money stays
+``Decimal`` (DuckDB ``DECIMAL(18,2)``, polars ``Decimal(18, 2)``) all the way through.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+__all__ = [
+    "AGE_BUCKETS",
+    "BREAK_COLUMNS",
+    "MONEY_COLUMNS",
+    "SEVERITIES",
+    "CheckLine",
+    "ReportError",
+    "RunReport",
+    "StreamLine",
+    "at_stake",
+    "load_report",
+]
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+# The break as exported (RECONCILIATION.md), then its age at the run.
+BREAK_COLUMNS = (
+    "break_id", "check", "severity", "entity_type", "entity_id", "card_id", "currency",
+    "expected", "actual", "difference", "as_of", "detail", "first_seen_at", "last_seen_at",
+    "status", "age_days", "age_bucket",
+)  # fmt: skip
+MONEY_COLUMNS = ("expected", "actual", "difference")
+SEVERITIES = ("error", "warning", "info")
+AGE_BUCKETS = ("0-1 d", "2-7 d", "8-30 d", "> 30 d")
+ZERO = Decimal("0.00")
+
+
+class ReportError(Exception):
+    """The reports cannot be written (no such run, a folder that is not writable)."""
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One check of the run: what it compared, its open breaks, or why it was skipped."""
+
+    check: str
+    severity: str
+    entities_checked: int | None
+    out_of_window: int | None
+    skipped_reason: str | None
+    errors: int
+    warnings: int
+    infos: int
+    differences: tuple[tuple[str, Decimal], ...]  # (currency, total |difference|)
+
+    @property
+    def open_breaks(self) -> int:
+        return self.errors + self.warnings + self.infos
+
+
+@dataclass(frozen=True)
+class StreamLine:
+    """One stream of the run: rows fetched, loaded, quarantined and out of the window."""
+
+    name: str
+    fetched: int | None
+    loaded: int | None
+    quarantined: int | None
+    out_of_window: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Everything the reports of one run show."""
+
+    run_id: str
+    generated_at: datetime
+    verdict: str
+    note: str | None
+    breaks: pl.DataFrame  # BREAK_COLUMNS, all breaks, in report order
+    summary: pl.DataFrame  # the run's recon.run_summary rows
+    checks: tuple[CheckLine, ...]
+    streams: tuple[StreamLine, ...]
+    on_hold: tuple[tuple[str, Decimal, int], ...]  # (currency, amount, authorisations)
+
+    @property
+    def open_breaks(self) -> pl.DataFrame:
+        return self.breaks.filter(pl.col("status") == "open")
+
+    @property
+    def resolved_count(self) -> int:
+        return self.breaks.height - self.open_breaks.height
+
+    def open_count(self, severity: str) -> int:
+        return self.open_breaks.filter(pl.col("severity") == severity).height
+
+    def open_rows(self, severity: str | None = None) -> list[dict[str, Any]]:
+        frame = self.open_breaks
+        if severity is not None:
+            frame = frame.filter(pl.col("severity") == severity)
+        return frame.to_dicts()
+
+    def checks_with_open_breaks(self) -> list[str]:
+        """Checks with open breaks, in report order (errors first)."""
+        return list(dict.fromkeys(self.open_breaks.get_column("check").to_list()))
+
+    def open_by_check_currency(self) -> list[tuple[str, str, str, int, Decimal]]:
+        """(check, severity, currency, open breaks, amount at stake), in report order."""
+        counts: Counter[tuple[str, str, str]] = Counter()
+        amounts: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+        for row in self.open_rows():
+            key = (row["check"], row["severity"], row["currency"] or "")
+            counts[key] += 1
+            amounts[key] += stake(row)
+        return [(c, s, cur, n, amounts[(c, s, cur)]) for (c, s, cur), n in counts.items()]
+
+    def open_by_age(self) -> dict[str, Counter[str]]:
+        """Open breaks per age bucket, by severity."""
+        out: dict[str, Counter[str]] = {b: Counter() for b in AGE_BUCKETS}
+        for row in self.open_rows():
+            out[row["age_bucket"]][row["severity"]] += 1
+        return out
+
+
+def stake(row: Mapping[str, Any]) -> Decimal:
+    """A break's amount at stake: |difference|, or |the one side that exists| when a side is
+    missing (a ``missing_*`` break has no difference) — the run summary's rule too."""
+    for column in ("difference", "expected", "actual"):
+        value = row.get(column)
+        if value is not None:
+            return abs(Decimal(value))
+    return ZERO
+
+
+def at_stake(rows: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """Amount at stake per currency of the open error breaks among ``rows``."""
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for row in rows:
+        if row["status"] == "open" and row["severity"] == "error":
+            out[row["currency"] or ""] += stake(row)
+    return dict(sorted(out.items()))
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport:
+    """Read the run's breaks, summary, checks, streams and holds from ``recon.*``."""
+    try:
+        run = con.execute(
+            "select verdict, generated_at, note from recon.run_summary "
+            "where run_id = ? and section = 'run'",
+            [run_id],
+        ).fetchall()
+    except duckdb.CatalogException as exc:
+        raise ReportError(
+            "this database has no recon.run_summary table; reconcile a run before reporting"
+        ) from exc
+    if not run:
+        raise ReportError(
+            f"run {run_id!r} has no summary in recon.run_summary; "
+            "reconcile it (and write its summary) before writing its reports"
+        )
+    verdict, generated_at, note = run[0]
+    breaks = con.sql(_sql("breaks"), params={"generated_at": generated_at}).pl()
+    summary = con.sql(_sql("summary"), params={"run_id": run_id}).pl()
+    checks = tuple(
+        CheckLine(
+            check=r["check"], severity=r["severity"], entities_checked=r["entities_checked"],
+            out_of_window=r["out_of_window"], skipped_reason=r["skipped_reason"],
+            errors=int(r["errors"]), warnings=int(r["warnings"]), infos=int(r["infos"]),
+            differences=tuple((d["currency"], d["abs_difference"]) for d in r["differences"]),
+        )
+        for r in con.sql(_sql("checks"), params={"run_id": run_id}).pl().to_dicts()
+    )  # fmt: skip
+    streams = tuple(
+        StreamLine(
+            r["name"], r["fetched"], r["loaded"], r["quarantined"], r["out_of_window"], r["note"]
+        )
+        for r in summary.filter(pl.col("section") == "stream").to_dicts()
+    )
+    on_hold = tuple(
+        (r["currency"] or "", r["amount_on_hold"] or ZERO, int(r["entities_checked"] or 0))
+        for r in summary.filter(pl.col("section") == "hold").sort("currency").to_dicts()
+    )
+    return RunReport(
+        run_id=run_id,
+        generated_at=generated_at,
+        verdict=str(verdict),
+        note=note,
+        breaks=breaks,
+        summary=summary,
+        checks=checks,
+        streams=streams,
+        on_hold=on_hold,
+    )

@@ -1,0 +1,179 @@
+"""The Prefect flow end to end: under Prefect's test harness, and as `cardrecon demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pytest
+from support.expect import expected_requests
+
+from extract.streams import DIALECTS, STREAM_NAMES
+from sandbox.app import create_app
+from sandbox.server import serve_in_thread
+from sandbox.world import World
+
+DAY_MS = 86_400_000
+
+
+@pytest.fixture(scope="module")
+def harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+def _run_flow(**params: Any) -> dict[str, Any]:
+    from flows.pipeline import reconciliation_flow
+
+    result: dict[str, Any] = reconciliation_flow(**params)
+    return result
+
+
+def test_flow_runs_twice_and_the_second_run_fetches_only_what_state_calls_for(
+    harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARDEPASS_CLIENT_ID", "sandbox")
+    monkeypatch.setenv("CARDEPASS_CLIENT_SECRET", "sandbox-secret")
+    world = World.create(seed=11, size="tiny")
+    world.set_clock(world.end_ms - 5 * DAY_MS)
+    first_day = datetime.fromtimestamp(world.start_ms / 1000, UTC).date()
+    first_clock = datetime.fromtimestamp(world.as_of / 1000, UTC).date()
+    app = create_app(world, dialect="v1.4")
+    db = tmp_path / "flow.duckdb"
+    with serve_in_thread(app) as base_url:
+        one = _run_flow(
+            base_url=base_url,
+            date_from=first_day,
+            date_to=first_clock,
+            db=str(db),
+            out=str(tmp_path / "r1"),
+            run_id="r1",
+        )
+        # the world's clock runs five days behind ours, so its open holds look old: warnings
+        assert one["verdict"] in ("reconciled", "reconciled_with_warnings"), one
+        assert one["open_errors"] == 0
+        con = duckdb.connect(str(db))
+        done_before = {
+            r[0]
+            for r in con.execute(
+                "select order_no from core.orders where status = 'Completed'"
+            ).fetchall()
+        }
+        con.close()
+        world.set_clock(world.end_ms)
+        app.state.sandbox.requests.clear()
+        today = datetime.now(UTC).date()
+        two = _run_flow(base_url=base_url, db=str(db), out=str(tmp_path / "r2"), run_id="r2")
+    assert two["verdict"] == "reconciled", two  # the clock caught up: nothing is stale now
+    con = duckdb.connect(str(db))
+    items: dict[str, list[dict[str, Any]]] = {s: [] for s in STREAM_NAMES}
+    for stream, payload in con.execute(
+        "select stream, payload from raw.pages where run_id = 'r2'"
+    ).fetchall():
+        if stream in items:
+            items[stream] += DIALECTS["v1.4"].endpoints[stream].items(orjson.loads(payload))
+    start = first_clock - timedelta(days=7)
+    want = expected_requests(world, "v1.4", start, today, done_before, items) + 1  # + detect
+    served = [r for r in app.state.sandbox.requests if r["path"].startswith("/v1/")]
+    assert len(served) == want
+    files = {Path(p).name for p in two["reports"].values()}
+    assert {
+        "breaks.csv",
+        "breaks.parquet",
+        "summary.csv",
+        "summary.parquet",
+        "report.xlsx",
+        "report.html",
+    } <= files
+    runs = con.execute("select distinct run_id from recon.run_summary order by 1").fetchall()
+    assert runs == [("r1",), ("r2",)]
+
+    from prefect.client.orchestration import get_client
+
+    async def artifact_keys() -> set[str]:
+        async with get_client() as client:
+            return {a.key for a in await client.read_artifacts() if a.key}
+
+    assert {"reconciliation-summary", "top-open-breaks"} <= asyncio.run(artifact_keys())
+
+
+def test_a_second_run_on_a_locked_database_refuses_with_one_line(tmp_path: Path) -> None:
+    from flows.pipeline import PipelineError, open_database
+
+    db = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
+            "print('ready', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(PipelineError, match="in use by another cardrecon run"):
+            open_database(db)
+    finally:
+        holder.kill()
+        holder.wait()
+    open_database(db).close()  # free again: the file was not damaged
+
+
+def test_cardrecon_demo_end_to_end_as_a_user_runs_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "demo",
+            "--size",
+            "tiny",
+            "--scenario",
+            "drifted_card_balance",
+            "--out",
+            str(out),
+            "--db",
+            str(tmp_path / "demo.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "breaks" in proc.stdout and "card_balance" in proc.stdout
+    assert str(out) in proc.stdout.replace("\n", "")
+    for name in (
+        "breaks.csv",
+        "breaks.parquet",
+        "summary.csv",
+        "summary.parquet",
+        "report.xlsx",
+        "report.html",
+        "manifest.json",
+    ):
+        assert (out / name).is_file(), name
+    manifest = orjson.loads((out / "manifest.json").read_bytes())
+    breaks_csv = (out / "breaks.csv").read_text()
+    for planted in manifest["breaks"]:
+        assert planted["entity_id"] in breaks_csv
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,205 @@
+"""What the reports say, given a handful of hand-made breaks in an in-memory recon schema."""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from reports import ReportError, load_report, write_reports
+from reports.data import at_stake
+from reports.html import render_html
+from reports.xlsx import sheet_name
+
+RECON_SQL = Path(__file__).parents[2] / "transform" / "sql" / "recon.sql"
+RUN = "run-9"
+AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def brk(n: int, **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "break_id": f"b{n:05d}", "check": "fee_mismatch", "severity": "error",
+        "entity_type": "order", "entity_id": f"C1000-{n:05d}", "card_id": f"card{n}",
+        "currency": "USD", "expected": Decimal("10.00"), "actual": Decimal("10.25"),
+        "difference": Decimal("0.25"), "as_of": AT, "detail": f"row-{n}",
+        "first_seen_at": AT, "last_seen_at": AT, "status": "open", "run_id": RUN,
+    }  # fmt: skip
+    return row | over
+
+
+def recon_db(
+    breaks: list[dict[str, Any]], verdict: str = "breaks", note: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(RECON_SQL.read_text(encoding="utf-8"))
+    if breaks:
+        columns = list(breaks[0])
+        quoted = ", ".join(f'"{c}"' for c in columns)  # "check" is a keyword
+        con.executemany(
+            f"insert into recon.breaks ({quoted}) values ({', '.join('?' for _ in columns)})",
+            [list(b.values()) for b in breaks],
+        )
+    con.execute(
+        "insert into recon.run_summary (run_id, section, name, verdict, note, generated_at) "
+        "values (?, 'run', ?, ?, ?, ?)",
+        [RUN, RUN, verdict, note, AT],
+    )
+    con.execute(
+        "insert into recon.run_summary (run_id, section, name, fetched, loaded, quarantined, "
+        "out_of_window, generated_at) values (?, 'stream', 'transactions', 10, 9, 1, 0, ?)",
+        [RUN, AT],
+    )
+    checks = {"card_balance": "error"} | {b["check"]: b["severity"] for b in breaks}
+    for check, severity in checks.items():
+        con.execute(
+            "insert into recon.check_runs values (?, ?, ?, 100, 0, 0, null, ?)",
+            [RUN, check, severity, AT],
+        )
+        con.execute(
+            "insert into recon.run_summary (run_id, section, name, currency, entities_checked, "
+            "errors, warnings, infos, abs_difference, generated_at) "
+            "values (?, 'check', ?, 'USD', 100, 0, 0, 0, 0, ?)",
+            [RUN, check, AT],
+        )
+    return con
+
+
+@pytest.mark.parametrize(
+    ("seen_before", "age_days", "bucket"),
+    [
+        (timedelta(0), 0, "0-1 d"),
+        (timedelta(days=1, hours=23), 1, "0-1 d"),
+        (timedelta(days=2), 2, "2-7 d"),
+        (timedelta(days=7, hours=23), 7, "2-7 d"),
+        (timedelta(days=8), 8, "8-30 d"),
+        (timedelta(days=30, hours=23), 30, "8-30 d"),
+        (timedelta(days=31), 31, "> 30 d"),
+        (timedelta(days=400), 400, "> 30 d"),
+    ],
+)
+def test_a_break_ages_from_first_seen_to_the_runs_generated_at(
+    seen_before: timedelta, age_days: int, bucket: str
+) -> None:
+    con = recon_db([brk(1, first_seen_at=AT - seen_before)])
+    row = load_report(con, RUN).breaks.row(0, named=True)
+    assert (row["age_days"], row["age_bucket"]) == (age_days, bucket)
+
+
+def test_breaks_sort_open_first_then_severity_check_and_amount_at_stake() -> None:
+    con = recon_db([
+        brk(1, status="resolved"),
+        brk(2, severity="info", check="auth_settle_variance"),
+        brk(3, difference=Decimal("3.00")),
+        brk(4, difference=Decimal("-5.00")),
+        brk(5, check="missing_account_entry", expected=Decimal("-7.00"), actual=None,
+            difference=None),
+        brk(6, severity="warning", check="stale_authorization"),
+        brk(7, check="missing_account_entry", expected=Decimal("-900.00"), actual=None,
+            difference=None),
+    ])  # fmt: skip
+    ids = load_report(con, RUN).breaks.get_column("break_id").to_list()
+    assert ids == ["b00004", "b00003", "b00007", "b00005", "b00006", "b00002", "b00001"]
+
+
+def test_money_stays_decimal_text_in_csv_and_exact_in_excel(tmp_path: Path) -> None:
+    con = recon_db([
+        brk(1, expected=Decimal("1234567890.12"), actual=Decimal("0.10"),
+            difference=Decimal("-1234567890.02")),
+    ])  # fmt: skip
+    write_reports(con, RUN, tmp_path)
+    with (tmp_path / "breaks.csv").open(encoding="utf-8") as f:
+        row = next(csv.DictReader(f))
+    assert (row["expected"], row["actual"], row["difference"]) == (
+        "1234567890.12",
+        "0.10",
+        "-1234567890.02",
+    )
+    assert row["first_seen_at"] == "2026-11-01T12:00:00Z"
+    with zipfile.ZipFile(tmp_path / "report.xlsx") as z:
+        open_breaks = z.read("xl/worksheets/sheet2.xml").decode()
+    assert "<v>1234567890.12</v>" in open_breaks
+    assert "<v>0.1</v>" in open_breaks
+
+
+def test_amount_at_stake_sums_open_errors_per_currency_using_the_side_that_exists() -> None:
+    rows = [
+        brk(1, difference=Decimal("-2.50")),
+        brk(2, expected=Decimal("-100.00"), actual=None, difference=None),  # missing entry
+        brk(3, currency="EUR", difference=Decimal("1.00")),
+        brk(4, severity="warning", difference=Decimal("50.00")),
+        brk(5, status="resolved", difference=Decimal("70.00")),
+    ]
+    assert at_stake(rows) == {"EUR": Decimal("1.00"), "USD": Decimal("102.50")}
+    html = render_html(load_report(recon_db(rows), RUN))
+    assert "102.50" in html
+    assert "1.00" in html
+
+
+def test_html_lists_at_most_1000_open_breaks_and_points_to_the_csv() -> None:
+    con = recon_db([brk(n) for n in range(1005)])
+    html = render_html(load_report(con, RUN))
+    assert "Showing the first 1,000 of 1,005 open breaks" in html
+    assert "the other 5 are in breaks.csv" in html
+    assert len(re.findall(r">row-\d+<", html)) == 1000
+
+
+def test_html_escapes_every_text_it_shows() -> None:
+    con = recon_db([
+        brk(1, detail='<script>alert("x")</script> & more', entity_id='C1"<b>'),
+    ])  # fmt: skip
+    html = render_html(load_report(con, RUN))
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more" in html
+    assert "C1&quot;&lt;b&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("verdict", "note", "shown"),
+    [
+        ("incomplete", "stream transactions failed: timed out", "stream transactions failed"),
+        ("reconciled_with_warnings", None, "Reconciled with warnings"),
+        ("breaks", None, "Breaks found"),
+    ],
+)
+def test_html_badge_names_the_verdict(verdict: str, note: str | None, shown: str) -> None:
+    html = render_html(load_report(recon_db([brk(1)], verdict, note), RUN))
+    assert shown in html
+
+
+def test_an_incomplete_run_without_breaks_does_not_claim_all_reconciled() -> None:
+    html = render_html(load_report(recon_db([], "incomplete", "orders failed"), RUN))
+    assert "All checks reconciled" not in html
+    assert "the run is incomplete" in html
+
+
+def test_a_run_without_a_summary_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="run 'nope' has no summary"):
+        write_reports(recon_db([]), "nope", tmp_path)
+
+
+def test_a_folder_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(ReportError, match="cannot create the report folder"):
+        write_reports(recon_db([brk(1)]), RUN, blocker / "reports")
+
+
+@pytest.mark.parametrize(
+    ("wanted", "used", "name"),
+    [
+        ("fee_mismatch", set(), "fee_mismatch"),
+        ("x" * 40, set(), "x" * 31),
+        ("a/b:c*d?[e]", set(), "a_b_c_d__e_"),
+        ("Summary", {"summary"}, "Summary (2)"),
+        ("y" * 40, {"y" * 31}, "y" * 27 + " (2)"),
+    ],
+)
+def test_sheet_names_are_valid_unique_and_short(wanted: str, used: set[str], name: str) -> None:
+    assert sheet_name(wanted, used) == name
