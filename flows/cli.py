@@ -352,6 +352,52 @@ def demo(
                 )
 
 
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="When to run (cron, UTC).")] = "0 6 * * *",
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "daily",
+    base_url: Annotated[str | None, typer.Option(help="cardepass API base URL.")] = None,
+    dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
+    db: Annotated[Path | None, typer.Option(help="DuckDB file (CARDREC_DB).")] = None,
+    port: Annotated[int, typer.Option(help="Port for a local Prefect server.")] = 4200,
+) -> None:
+    """Serve the flow as a Prefect deployment on a cron schedule (until Ctrl-C).
+
+    Prefect does not run schedules on its ephemeral server: this uses the server in
+    PREFECT_API_URL, or starts a local one (SQLite, loopback) and says so.
+    """
+    from flows.runner import prepare_environment
+
+    _preflight(base_url, None, None, None, None, db, None)
+    prepare_environment(verbose=True)
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=cron, timezone="UTC")
+    except ValueError:
+        fail(f"--cron {cron!r} is not a cron expression (e.g. '0 6 * * *' = 06:00 UTC daily)")
+    from flows.serving import ensure_server
+
+    with ensure_server(port, out_console):
+        from flows.pipeline import reconciliation_flow
+
+        out_console.print(
+            f"serving deployment {name!r} of cardepass-reconciliation, cron "
+            f"{cron!r} (UTC); stop with Ctrl-C",
+            highlight=False,
+        )
+        reconciliation_flow.serve(
+            name=name,
+            cron=cron,
+            pause_on_shutdown=False,
+            parameters={
+                "base_url": base_url,
+                "dialect": dialect,
+                "db": None if db is None else str(db),
+            },
+        )
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`
     app()
 

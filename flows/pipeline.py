@@ -9,9 +9,10 @@ already idempotent and Prefect-level retries would only hide a real failure.
 
 One writer per DuckDB file: the flow opens the file first and refuses, with one clear
 line, when another run holds it.
-"""
 
-from __future__ import annotations
+(No ``from __future__ import annotations`` here: Prefect builds the flow's parameter
+model from the real annotations when a served deployment starts a run.)
+"""
 
 import asyncio
 from collections.abc import Callable

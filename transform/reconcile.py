@@ -173,6 +173,9 @@ def _prepare(
     con.execute("comment on table recon.params is 'The parameters of the last reconciliation.'")
     for view in ("coverage", "cards", "transaction_effects"):
         con.execute((SQL_DIR / "staging" / f"{view}.sql").read_text(encoding="utf-8"))
+    views = (SQL_DIR / "marts" / "views.sql").read_text(encoding="utf-8")
+    card_balance = next(c for c in CHECKS if c.name == "card_balance").sql
+    con.execute(views.replace("{card_balance_sql}", card_balance))
 
 
 def reconcile(
