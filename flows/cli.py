@@ -167,6 +167,7 @@ def _execute(
     from extract.errors import AuthError, CardepassError
     from flows.pipeline import PipelineError, reconciliation_flow
     from flows.settings import ConfigError
+    from reports.export import ReportError
 
     try:
         with environment(**env), progress_bars(console, not quiet):
@@ -175,7 +176,7 @@ def _execute(
         fail(str(exc), 2)
     except AuthError as exc:
         fail(f"the service refused the credentials: {exc}", 2)
-    except (PipelineError, CardepassError) as exc:
+    except (PipelineError, CardepassError, ReportError) as exc:
         fail(str(exc), 1)
     except OSError as exc:
         fail(f"{exc.strerror or exc} ({exc.filename or 'I/O'}); check the disk and paths", 1)
