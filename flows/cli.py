@@ -167,7 +167,7 @@ def _execute(
     from extract.errors import AuthError, CardepassError
     from flows.pipeline import PipelineError, reconciliation_flow
     from flows.settings import ConfigError
-    from reports.export import ReportError
+    from reports.data import ReportError
 
     try:
         with environment(**env), progress_bars(console, not quiet):
