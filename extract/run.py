@@ -70,7 +70,7 @@ class ExtractionReport:
         return errors + [f"snapshot {e}" for e in self.snapshots.errors]
 
 
-def exact_json(content: bytes) -> Any:
+def exact_json(content: str | bytes) -> Any:
     """Parse a reply with every JSON number that has a fraction read as ``Decimal``.
 
     Amounts never pass through a float: ``12.345`` stays ``Decimal('12.345')`` (and is

@@ -17,11 +17,9 @@ values travel as parameters or registered frames.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ import duckdb
 import polars as pl
 
 from extract.engine import SliceResult
+from extract.run import exact_json
 from extract.state import RawPage
 from transform.normalize import Lineage, Normalized, normalize
 from transform.schemas import Validated, dedupe_latest, validate
@@ -265,11 +264,6 @@ def record_run(
         """,
         [run_id, stream, counts.fetched, counts.loaded, counts.quarantined, error, now, now],
     )
-
-
-def exact_json(content: str | bytes) -> Any:
-    """JSON with fractional numbers as ``Decimal``: money never passes through a float."""
-    return json.loads(content, parse_float=Decimal)
 
 
 def load_raw_pages(
