@@ -26,9 +26,14 @@ final as (
         s.currency as entity_id,
         null as card_id,
         s.currency,
-        e.available as expected,
-        s.available_balance as actual,
-        s.available_balance - e.available as difference,
+        -- the balance that does not tie: available, else frozen vs blocked
+        case when s.available_balance <> e.available or s.frozen_balance is null
+             then e.available else e.blocked end as expected,
+        case when s.available_balance <> e.available or s.frozen_balance is null
+             then s.available_balance else s.frozen_balance end as actual,
+        case when s.available_balance <> e.available or s.frozen_balance is null
+             then s.available_balance - e.available
+             else s.frozen_balance - e.blocked end as difference,
         s.fetched_at as as_of,
         'available ' || s.available_balance || ' vs ledger ' || e.available
             || coalesce('; frozen ' || s.frozen_balance || ' vs blocked ' || e.blocked, '')

@@ -31,9 +31,14 @@ final as (
         c.account_log_id as entity_id,
         c.card_id,
         c.currency,
-        c.expected_available as expected,
-        c.available_balance as actual,
-        c.available_balance - c.expected_available as difference,
+        -- the balance that does not chain: available, else blocked
+        case when c.available_balance <> c.expected_available then c.expected_available
+             else c.expected_blocked end as expected,
+        case when c.available_balance <> c.expected_available then c.available_balance
+             else c.blocked_balance end as actual,
+        case when c.available_balance <> c.expected_available
+             then c.available_balance - c.expected_available
+             else c.blocked_balance - c.expected_blocked end as difference,
         c.trans_at as as_of,
         'after entry ' || c.prev_id || ': available ' || c.prev_available || ' + '
             || c.trans_amount || ' should be ' || c.expected_available || ', is '

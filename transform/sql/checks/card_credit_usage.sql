@@ -13,7 +13,7 @@ history as (
 effects as (
     select
         t.card_id,
-        sum(t.effect) filter (where t.auth_at <= c.snapshot_at) as to_snapshot,
+        sum(t.effect_at_snapshot) as to_snapshot,
         sum(t.effect_at_first_snapshot) as to_first_snapshot
     from recon.transaction_effects t
     join cards c using (card_id)

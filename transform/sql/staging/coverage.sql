@@ -10,8 +10,9 @@ with slices as (
 final as (
     select
         s.stream,
-        cast(s.covered_from as timestamptz) as covered_from,
-        cast(m.watermark + interval 1 day as timestamptz) as covered_until
+        -- dates are UTC days: read them as UTC whatever the session's time zone
+        timezone('UTC', cast(s.covered_from as timestamp)) as covered_from,
+        timezone('UTC', cast(m.watermark as timestamp) + interval 1 day) as covered_until
     from slices s
     join meta.state m using (stream)
 )
