@@ -27,11 +27,11 @@ final as (
         null as card_id,
         s.currency,
         -- the balance that does not tie: available, else frozen vs blocked
-        case when s.available_balance <> e.available or s.frozen_balance is null
+        case when abs(s.available_balance - e.available) > p.tolerance or s.frozen_balance is null
              then e.available else e.blocked end as expected,
-        case when s.available_balance <> e.available or s.frozen_balance is null
+        case when abs(s.available_balance - e.available) > p.tolerance or s.frozen_balance is null
              then s.available_balance else s.frozen_balance end as actual,
-        case when s.available_balance <> e.available or s.frozen_balance is null
+        case when abs(s.available_balance - e.available) > p.tolerance or s.frozen_balance is null
              then s.available_balance - e.available
              else s.frozen_balance - e.blocked end as difference,
         s.fetched_at as as_of,

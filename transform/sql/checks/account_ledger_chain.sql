@@ -32,11 +32,11 @@ final as (
         c.card_id,
         c.currency,
         -- the balance that does not chain: available, else blocked
-        case when c.available_balance <> c.expected_available then c.expected_available
+        case when abs(c.available_balance - c.expected_available) > p.tolerance then c.expected_available
              else c.expected_blocked end as expected,
-        case when c.available_balance <> c.expected_available then c.available_balance
+        case when abs(c.available_balance - c.expected_available) > p.tolerance then c.available_balance
              else c.blocked_balance end as actual,
-        case when c.available_balance <> c.expected_available
+        case when abs(c.available_balance - c.expected_available) > p.tolerance
              then c.available_balance - c.expected_available
              else c.blocked_balance - c.expected_blocked end as difference,
         c.trans_at as as_of,
