@@ -15,7 +15,7 @@ from extract.streams import STREAM_NAMES, StreamName
 
 QUIET_LOGGING = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LEVEL": "CRITICAL",  # failures reach the user as one line, not a log
     "PREFECT_LOGGING_LOG_PRINTS": "false",
 }
 

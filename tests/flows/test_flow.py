@@ -177,3 +177,40 @@ def test_cardrecon_demo_end_to_end_as_a_user_runs_it(tmp_path: Path) -> None:
     for planted in manifest["breaks"]:
         assert planted["entity_id"] in breaks_csv
     assert "Traceback" not in proc.stderr
+
+
+def test_bad_credentials_are_one_line_and_exit_2_with_no_traceback(tmp_path: Path) -> None:
+    world = World.create(seed=3, size="tiny")
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    with serve_in_thread(create_app(world)) as base_url:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flows.cli",
+                "run",
+                "--base-url",
+                base_url,
+                "--client-id",
+                "sandbox",
+                "--client-secret",
+                "not-the-secret",
+                "--db",
+                str(tmp_path / "x.duckdb"),
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            check=False,
+        )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "refused the credentials" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "not-the-secret" not in proc.stdout + proc.stderr
