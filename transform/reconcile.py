@@ -201,16 +201,17 @@ def reconcile(
                 skipped[check.name] = check.skip_reason
                 stats.append((check.name, check.severity, None, None, None, check.skip_reason))
                 continue
-        con.execute(f"create or replace temp table check_rows as {check.sql}")
-        row = con.execute(
+        # Two passes over the check: counts (DuckDB prunes the unused text columns), then
+        # the breaks alone, so detail strings are built only for the rows that break.
+        count_sql = (
             "select count(*), count(*) filter (where is_break and not out_of_window), "
-            "count(*) filter (where is_break and out_of_window) from check_rows"
-        ).fetchall()[0]
-        assert row is not None
+            "count(*) filter (where is_break and out_of_window) from ({sql})"
+        )  # the check SQL is one of our own files, never input
+        row = con.execute(count_sql.format(sql=check.sql)).fetchall()[0]
         stats.append((check.name, check.severity, row[0], row[1], row[2], None))
         cols = ", ".join(BREAK_COLUMNS)
         con.execute(
-            f"insert into current_breaks select {cols} from check_rows "  # noqa: S608
+            f"insert into current_breaks select {cols} from ({check.sql}) "  # noqa: S608
             "where is_break and not out_of_window"
         )
     checks = pl.DataFrame(
