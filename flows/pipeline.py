@@ -32,9 +32,10 @@ from extract.run import ExtractionReport, ExtractSettings, Session, references
 from extract.snapshots import SnapshotResult
 from extract.state import Store
 from extract.streams import STREAM_NAMES, DialectName, StreamName
+from flows.crashpoints import crashpoint
 from flows.settings import ConfigError, extract_settings, load
 from reports.export import write_reports
-from transform.load import init_schema, load_slices, load_snapshots
+from transform.load import init_schema, load_slices, load_snapshots, unsnapshotted
 from transform.reconcile import ReconResult, ReconSettings, reconcile, write_summary
 
 FLOW_NAME = "cardepass-reconciliation"
@@ -121,6 +122,14 @@ def detect_task(ctx: RunContext) -> DialectName:
     return asyncio.run(go())
 
 
+def _load_batch(
+    con: duckdb.DuckDBPyConnection, results: list[Any], run_id: str, dialect: DialectName
+) -> None:
+    """``load_slices``, with a crash point inside the open load transaction (tests)."""
+    load_slices(con, results, run_id, dialect)
+    crashpoint("load")
+
+
 @task(name="extract-stream", cache_policy=NONE, task_run_name="extract-{stream}")
 def extract_stream_task(
     ctx: RunContext, dialect: DialectName, stream: StreamName
@@ -135,7 +144,7 @@ def extract_stream_task(
                 ctx.run_id,
                 dialect,
                 (stream,),
-                on_batch=load_slices,
+                on_batch=_load_batch,
                 progress=ctx.progress,
                 today=ctx.today,
             )
@@ -162,6 +171,9 @@ def snapshots_task(
     ctx: RunContext, dialect: DialectName, outcomes: dict[StreamName, StreamOutcome]
 ) -> SnapshotResult:
     card_ids, orders = references(outcomes)
+    left_cards, left_orders = unsnapshotted(ctx.con)  # e.g. after a run that died mid-way
+    card_ids |= left_cards
+    orders = {**left_orders, **orders}
 
     async def go() -> SnapshotResult:
         async with Session(ctx.extract, ctx.transport) as session:
@@ -260,6 +272,7 @@ def run_steps(
             with store.transaction():
                 store.reset_watermarks()
         dialect = detect_task(ctx)
+        crashpoint("dialect")
         windows: dict[StreamName, tuple[date, date]] = {}
         outcomes: dict[StreamName, StreamOutcome] = {}
         skipped: dict[StreamName, str] = {}
@@ -271,10 +284,12 @@ def run_steps(
                 outcomes[stream] = outcome
             if skip is not None:
                 skipped[stream] = skip
+            crashpoint("stream")
         snaps = snapshots_task(ctx, dialect, outcomes)
         requests = sum(o.requests for o in outcomes.values()) + snaps.requests
         report = ExtractionReport(run_id, dialect, windows, outcomes, snaps, requests, 0, skipped)
         result, verdict = reconcile_task(ctx, report.failed)
+        crashpoint("reconciled")
         files = report_task(ctx)
         summary = _summary_rows(con, run_id)
         _publish(run_id, verdict, summary, con)

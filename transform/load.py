@@ -28,11 +28,20 @@ import polars as pl
 
 from extract.engine import SliceResult
 from extract.run import exact_json
+from extract.snapshots import OrderRef
 from extract.state import RawPage
 from transform.normalize import Lineage, Normalized, normalize
 from transform.schemas import Validated, dedupe_latest, validate
 
-__all__ = ["TABLES", "LoadCounts", "TableSpec", "init_schema", "load_items", "record_run"]
+__all__ = [
+    "TABLES",
+    "LoadCounts",
+    "TableSpec",
+    "init_schema",
+    "load_items",
+    "record_run",
+    "unsnapshotted",
+]
 
 SQL_DIR = Path(__file__).parent / "sql"
 LINEAGE = ("run_id", "fetched_at", "response_id")
@@ -313,3 +322,36 @@ def load_snapshots(
 ) -> None:
     """``on_snapshots`` hook of ``extract.run``: load card, account and order replies."""
     load_raw_pages(con, pages, None, dialect, run_id)
+
+
+def unsnapshotted(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, OrderRef]]:
+    """Cards and orders the loaded logs refer to that have no snapshot yet.
+
+    A run that died after loading a stream but before its snapshots leaves them behind;
+    the next run's window may no longer reach those logs, so it asks for them here.
+    Completed and Failed orders are final and never asked for again.
+    """
+    cards = con.execute(
+        """
+        select distinct card_id from (
+            select card_id from core.transactions union all
+            select card_id from core.card_account_logs union all
+            select card_id from core.account_logs where card_id is not null
+        ) where card_id not in (select card_id from core.card_snapshots)
+        """
+    ).fetchall()
+    orders = con.execute(
+        """
+        with refs as (
+            select order_no, log_type as order_type, card_id from core.card_account_logs
+            union all
+            select order_no, trans_type, card_id from core.account_logs
+            where trans_type in ('ApplyCard', 'CardTopUp', 'CardWithdraw', 'CardCancel')
+        )
+        select order_no, any_value(order_type), any_value(card_id) from refs
+        where order_no not in (
+            select order_no from core.orders where status in ('Completed', 'Failed'))
+        group by order_no
+        """
+    ).fetchall()
+    return {r[0] for r in cards}, {r[0]: OrderRef(r[0], r[1], r[2]) for r in orders}
