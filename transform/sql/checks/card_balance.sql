@@ -22,13 +22,7 @@ log_effects as (
     group by l.card_id
 ),
 txn_effects as (
-    select
-        t.card_id,
-        sum(t.effect_at_snapshot) as to_snapshot,
-        sum(t.effect_at_first_snapshot) as to_first_snapshot
-    from recon.transaction_effects t
-    join cards c using (card_id)
-    group by t.card_id
+    select * from recon.card_transaction_effects
 ),
 computed as (
     select

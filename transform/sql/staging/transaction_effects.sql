@@ -47,3 +47,12 @@ final as (
       on e.status = t.status and e.funds_direction = t.funds_direction
 )
 select * from final;
+
+-- grain: one card. The sum of its transactions' effects at its latest and first snapshots.
+create or replace view recon.card_transaction_effects as
+select
+    card_id,
+    sum(effect_at_snapshot) as to_snapshot,
+    sum(effect_at_first_snapshot) as to_first_snapshot
+from recon.transaction_effects
+group by card_id;
