@@ -128,3 +128,28 @@ def test_every_item_ends_valid_or_rejected_exactly_once(
     assert not set(kept) & set(quarantined)
     assert set(kept) | set(quarantined) <= set(range(n))
     assert deduped.valid.select(KEYS[stream]).is_duplicated().sum() == 0
+
+
+def _normalize_with(fast: bool, stream: str, pages: list[tuple[Any, list[Any]]]) -> Any:
+    import transform.normalize as nz
+
+    saved, nz.USE_FAST_READER = nz.USE_FAST_READER, fast
+    try:
+        result = normalize(stream, pages)
+        fees = result.fee_items
+        return result.frame.to_dicts(), None if fees is None else fees.to_dicts()
+    except SchemaFailure as exc:
+        return ("schema failure", str(exc))
+    finally:
+        nz.USE_FAST_READER = saved
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches())
+def test_fast_reader_gives_exactly_what_the_careful_reader_gives(
+    batch: tuple[str, list[tuple[Any, list[Any]]]],
+) -> None:
+    # the fast path (B2's profile: per-field reads dominated) must never change a row, a
+    # problem, a fee item or a schema failure — only how long it takes
+    stream, pages = batch
+    assert _normalize_with(True, stream, pages) == _normalize_with(False, stream, pages)
