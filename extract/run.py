@@ -255,7 +255,7 @@ class Session:
             card_ids,
             orders,
             limiter=self.limiter,
-            completed_orders=store.completed_orders(),
+            final_orders=store.final_orders(),
             accounts=accounts,
         )
         if accounts is not None:

@@ -100,7 +100,7 @@ async def take_snapshots(
     orders: Mapping[str, OrderRef],
     *,
     limiter: AdaptiveLimiter,
-    completed_orders: set[str],
+    final_orders: set[str],
     accounts: ApiResponse | None = None,
 ) -> SnapshotResult:
     """Fetch every card, the account (unless already fetched) and the open orders."""
@@ -159,7 +159,7 @@ async def take_snapshots(
         out.pages.append(_page(ACCOUNTS, accounts))
         out.accounts = accounts.data
     await asyncio.gather(*(card(c) for c in sorted(card_ids)))
-    todo = [ref for no, ref in sorted(orders.items()) if no not in completed_orders]
+    todo = [ref for no, ref in sorted(orders.items()) if no not in final_orders]
     await asyncio.gather(*(order(ref) for ref in todo))
     if out.missing:
         log.warning("%d snapshot(s) not found, e.g. %s", len(out.missing), out.missing[0])

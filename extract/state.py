@@ -121,14 +121,14 @@ class Store:
     def reset_watermarks(self) -> None:
         self.con.execute("delete from meta.state")
 
-    def completed_orders(self) -> set[str]:
-        """Order numbers already fetched in status Completed: they never change again."""
+    def final_orders(self) -> set[str]:
+        """Order numbers already fetched Completed or Failed: final, they never change again."""
         rows = self.con.execute(
             """
             select distinct json_extract_string(payload, '$.data.orderNo')
             from raw.pages
             where stream = 'orders'
-              and json_extract_string(payload, '$.data.status') = 'Completed'
+              and json_extract_string(payload, '$.data.status') in ('Completed', 'Failed')
             """
         ).fetchall()
         return {r[0] for r in rows if r[0]}

@@ -116,7 +116,7 @@ def test_incremental_run_refetches_only_new_slices_plus_lookback(dialect: str) -
         for t in items_in(store.con, dialect, "transactions")
         if t["status"] in ("AuthSuccess", "Pending")
     }
-    done_before = store.completed_orders()
+    done_before = store.final_orders()
 
     world.set_clock(world.end_ms)  # the sandbox moves on: new activity, settlements
     before_pages = store.con.execute("select count(*) from raw.pages").fetchone()
