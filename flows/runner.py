@@ -17,6 +17,9 @@ QUIET_LOGGING = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "CRITICAL",  # failures reach the user as one line, not a log
     "PREFECT_LOGGING_LOG_PRINTS": "false",
+    # Prefect gives its ephemeral API server 20 s to start; a first run (new database)
+    # on a busy 2-core machine can take longer (seen in B4), and then the run fails
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 
