@@ -335,7 +335,9 @@ class CardepassClient:
     async def _get_once(
         self, path: str, query: httpx.QueryParams, envelope: bool, *, attempts: int
     ) -> ApiResponse:
-        endpoint = _describe("GET", path, query)
+        # described only when something goes wrong: redacting the URL on every call costs
+        # ~5 µs per request (found profiling B1)
+        endpoint = _Describe("GET", path, query)
         try:
             response = await self.http.get(path, params=query)
         except httpx.TimeoutException as exc:
@@ -364,7 +366,7 @@ class CardepassClient:
             attempts=attempts,
         )
 
-    def _interpret(self, response: httpx.Response, endpoint: str, envelope: bool) -> Any:
+    def _interpret(self, response: httpx.Response, endpoint: _Describe, envelope: bool) -> Any:
         """The parsed body of a successful answer; raises the typed error otherwise."""
         status = response.status_code
         content = response.content
@@ -390,7 +392,7 @@ class CardepassClient:
                 _str_or_none(fields.get("errorCode")),
                 response_id,
                 message,
-                endpoint=endpoint,
+                endpoint=str(endpoint),
                 retry_after=retry_after,
             )
         if 300 <= status < 400:
@@ -401,14 +403,14 @@ class CardepassClient:
                 "redirects are not followed so the token never travels to another host",
             )
         if parse_failed or not content.strip():
-            raise _unreadable(response, endpoint)
+            raise _unreadable(response, str(endpoint))
         if "hasError" in fields and _is_true(fields["hasError"]):
             raise error_for_status(
                 status,
                 _str_or_none(fields.get("errorCode")),
                 response_id,
                 _str_or_none(fields.get("errorMessage")),
-                endpoint=endpoint,
+                endpoint=str(endpoint),
             )
         if envelope:
             missing = [key for key in ("data", "hasError") if key not in fields]
@@ -443,6 +445,21 @@ def _unreadable(response: httpx.Response, endpoint: str) -> ProtocolError:
         transient=True,
         hint="Retried; if it persists, report it to cardepass with the time of the call",
     )
+
+
+class _Describe:
+    """``GET /v1/x?a=b`` for messages, built (and redacted) only when formatted."""
+
+    __slots__ = ("method", "path", "query")
+
+    def __init__(self, method: str, path: str, query: httpx.QueryParams) -> None:
+        self.method, self.path, self.query = method, path, query
+
+    def __str__(self) -> str:
+        return _describe(self.method, self.path, self.query)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def _describe(method: str, path: str, query: httpx.QueryParams) -> str:

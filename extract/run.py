@@ -8,9 +8,11 @@ watermark never runs ahead of the data it covers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -104,15 +106,39 @@ class _Committer:
         self.on_batch = on_batch
         self.batch_items = batch_items
         self.buffers: dict[StreamName, list[SliceResult]] = {}
+        self.inflight: set[asyncio.Future[None]] = set()
+        self.lock = threading.Lock()  # one commit at a time on the connection
 
-    def add(self, result: SliceResult) -> None:
-        """The engine's sink: buffer a slice, commit when the batch is big enough."""
+    def add(self, result: SliceResult) -> Awaitable[None] | None:
+        """The engine's sink: buffer a slice, commit when the batch is big enough.
+
+        The commit runs in a worker thread so that the event loop goes on fetching
+        meanwhile (the engine awaits it before handing over the next slice, so commits
+        never overlap and the connection is used by one thread at a time).
+        """
         batch = self.buffers.setdefault(result.slice.stream, [])
         batch.append(result)
-        if sum(len(r.items) for r in batch) >= self.batch_items:
-            self.flush(result.slice.stream)
+        if sum(len(r.items) for r in batch) < self.batch_items:
+            return None
+        future = asyncio.get_running_loop().run_in_executor(None, self.flush, result.slice.stream)
+        self.inflight.add(future)
+        future.add_done_callback(self.inflight.discard)
+        # shielded: a stream stopped mid-commit cancels its waiter, never the commit
+        return asyncio.shield(future)
+
+    async def drain(self) -> None:
+        """Wait for commits still running (their waiters may have been cancelled)."""
+        if self.inflight:
+            done, _ = await asyncio.wait(set(self.inflight))
+            for future in done:
+                if not future.cancelled() and future.exception() is not None:
+                    log.error("a commit failed after its stream stopped: %s", future.exception())
 
     def flush(self, stream: StreamName) -> None:
+        with self.lock:
+            self._flush(stream)
+
+    def _flush(self, stream: StreamName) -> None:
         batch = self.buffers.pop(stream, [])
         if not batch:
             return
@@ -233,6 +259,7 @@ class Session:
             page_size=settings.page_size,
             progress=progress,
         )
+        await committer.drain()
         for stream, error in committer.flush_all().items():
             outcomes[stream].error = error
         return windows, outcomes, skipped

@@ -247,6 +247,7 @@ V14_CARD_STATUS = {"Cancel": "Cancelled"}
 
 _MAX_DECIMALS = 9
 _MAX_ADJUSTED = 27  # |amount| < 10**28 fits Decimal(38, 9)
+_INT_LIMIT = 10 ** (_MAX_ADJUSTED + 1)
 _WIDE = Context(prec=80)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _MISSING: Any = object()
@@ -554,10 +555,16 @@ class _FastReader:
         if value is None:
             return None
         kind = type(value)
-        if kind is Decimal or kind is int:
-            d = _to_decimal(value)
-            if type(d) is Decimal:
-                return d
+        if kind is Decimal:
+            # what _to_decimal keeps, without normalising (the same number in the frame)
+            if (
+                value.is_finite()
+                and value.adjusted() <= _MAX_ADJUSTED
+                and int(value.as_tuple().exponent) >= -_MAX_DECIMALS
+            ):
+                return value
+        elif kind is int and -_INT_LIMIT < value < _INT_LIMIT:
+            return Decimal(value)
         raise _SLOW
 
     def time(self, name: str, path: str, node: Any = _MISSING) -> datetime | None:
