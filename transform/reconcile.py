@@ -203,11 +203,15 @@ def reconcile(
                 continue
         # Two passes over the check: counts (DuckDB prunes the unused text columns), then
         # the breaks alone, so detail strings are built only for the rows that break.
+        # ``breaks`` counts the breaks of the check's own severity: a row a check reports at
+        # a lower one (card_balance's insufficient_history, info) is in recon.breaks and in
+        # the summary's count of its severity, not among the check's errors.
         count_sql = (
-            "select count(*), count(*) filter (where is_break and not out_of_window), "
+            "select count(*), "
+            "count(*) filter (where is_break and not out_of_window and severity = ?), "
             "count(*) filter (where is_break and out_of_window) from ({sql})"
         )  # the check SQL is one of our own files, never input
-        row = con.execute(count_sql.format(sql=check.sql)).fetchall()[0]
+        row = con.execute(count_sql.format(sql=check.sql), [check.severity]).fetchall()[0]
         stats.append((check.name, check.severity, row[0], row[1], row[2], None))
         cols = ", ".join(BREAK_COLUMNS)
         con.execute(

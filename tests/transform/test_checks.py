@@ -16,7 +16,7 @@ every check at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -25,6 +25,7 @@ import pytest
 from support.builders import (
     AS_OF,
     SNAPSHOT_AT,
+    STREAMS,
     T0,
     cover,
     cover_all,
@@ -38,7 +39,7 @@ from support.builders import (
     prepare,
 )
 
-from transform.reconcile import CHECKS, ReconResult, ReconSettings, reconcile
+from transform.reconcile import CHECKS, ReconResult, ReconSettings, reconcile, write_summary
 
 D = money
 SB = "ShareBalance"
@@ -335,6 +336,31 @@ def test_account_balance_is_out_of_window_when_the_ledger_stops_a_day_before_the
     assert counts(db, "account_balance") == (1, 0, 1)
 
 
+def test_account_balance_compares_a_currency_without_ledger_entry_with_an_empty_ledger(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Regression: the snapshot was inner-joined to its last entry, so a currency with no
+    entry at or before its snapshot was silently not checked at all."""
+    # EUR: no entry, nothing in the account: ties with an empty ledger
+    make_account_snapshot(db, currency="EUR", available_balance="0.00", frozen_balance="0.00")
+    # GBP: no entry, 50.00 in the account: made outside the extracted ledger
+    make_account_snapshot(db, currency="GBP", available_balance="50.00")
+    # JPY: its only entry comes after the snapshot: its balance is made outside the ledger too
+    make_account_log(
+        db,
+        trans_type="AccountTopUp",
+        trans_amount="100.00",
+        currency="JPY",
+        trans_at=SNAPSHOT_AT + timedelta(minutes=5),
+    )
+    make_account_snapshot(db, currency="JPY", available_balance="20.00")
+
+    run(db)
+
+    assert breaks(db, "account_balance") == []
+    assert counts(db, "account_balance") == (3, 0, 2)
+
+
 # -- account_ledger_chain -----------------------------------------------------------------------
 def test_account_ledger_chain_breaks_at_each_entry_that_does_not_chain(
     db: duckdb.DuckDBPyConnection,
@@ -563,7 +589,33 @@ def test_card_balance_from_the_opening_or_rolled_forward_breaks_only_where_it_di
         brk("card_balance", "C6", "232.00", "231.00", "-1.00", entity_type="card"),
     ]
     assert detail(db, "card_balance", "C4").startswith("insufficient_history")
-    assert counts(db, "card_balance") == (6, 3, 0)
+    # C4 is reported as info, not counted among the check's (error) breaks
+    assert counts(db, "card_balance") == (6, 2, 0)
+
+
+def test_check_runs_counts_the_breaks_of_the_checks_severity_and_the_summary_the_infos(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Regression: check_runs said card_balance (error) had 2 breaks where it had one error
+    and one info (insufficient history) break."""
+    given_a_card_from_its_opening(db, "C5")
+    make_card_snapshot(db, card_id="C5", balance="90.00")  # 3.00 short: an error
+    make_card_log(db, card_id="C4", order_no="C4-O2", trans_amount="50.00", trans_at=at(4))
+    make_card_snapshot(db, card_id="C4", balance="80.00")  # insufficient history: info
+
+    run(db)
+    write_summary(db, "run-1")
+
+    assert [(b.entity_id, b.severity) for b in breaks(db, "card_balance")] == [
+        ("C4", "info"),
+        ("C5", "error"),
+    ]
+    assert counts(db, "card_balance") == (2, 1, 0)
+    summary = db.execute(
+        "select entities_checked, errors, warnings, infos from recon.run_summary "
+        "where section = 'check' and name = 'card_balance'"
+    ).fetchall()
+    assert summary == [(2, 1, 0, 1)]
 
 
 # -- card_credit_usage --------------------------------------------------------------------------
@@ -634,7 +686,59 @@ def test_card_credit_usage_breaks_only_where_used_credit_differs_from_the_transa
         brk("card_credit_usage", "C5", "120.00", "125.00", "5.00", entity_type="card"),
         brk("card_credit_usage", "C6", None, "10.00", None, severity="info", entity_type="card"),
     ]
-    assert counts(db, "card_credit_usage") == (6, 3, 0)
+    assert counts(db, "card_credit_usage") == (6, 2, 0)  # C6 is info: not an error break
+
+
+def given_cards_one_short_after_a_day_the_history_missed(db: duckdb.DuckDBPyConnection) -> None:
+    """Standard C1 (opened with 100.00) and ShareBalance C2 (40.00 used) whose snapshots also
+    hold a 10.00 purchase of Jan 9 that is not in the history: a break when the history
+    covers Jan 9, activity never extracted when it ends before."""
+    make_card_log(db, card_id="C1", order_no="C1-O1", log_type="ApplyCard", trans_at=at(2))
+    make_card_snapshot(db, card_id="C1", balance="90.00")
+    make_transaction(db, card_id="C2", auth_amount="40.00", auth_at=at(4))
+    make_card_snapshot(db, card_id="C2", card_model=SB, used_credit_amount="50.00")
+
+
+def test_card_checks_are_out_of_window_when_the_history_stops_a_day_before_the_snapshot(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Regression: card_balance and card_credit_usage compared a snapshot with a history that
+    ended days before it, and broke on the activity never extracted (account_balance counts
+    that as out-of-window)."""
+    given_cards_one_short_after_a_day_the_history_missed(db)
+    cover(db, *STREAMS, watermark=at(8).date())  # covered until Jan 9 00:00, snapshots Jan 10 23:00
+
+    run(db)
+
+    assert breaks(db, "card_balance") + breaks(db, "card_credit_usage") == []
+    assert counts(db, "card_balance") == (1, 0, 1)
+    assert counts(db, "card_credit_usage") == (1, 0, 1)
+
+
+def test_card_checks_compare_a_snapshot_taken_within_a_day_of_the_history_end(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    given_cards_one_short_after_a_day_the_history_missed(db)
+    cover(db, *STREAMS, watermark=at(9).date())  # covered until Jan 10 00:00: 23 h before
+
+    run(db)
+
+    assert breaks(db, "card_balance") + breaks(db, "card_credit_usage") == [
+        brk("card_balance", "C1", "100.00", "90.00", "-10.00", entity_type="card"),
+        brk("card_credit_usage", "C2", "40.00", "50.00", "10.00", entity_type="card"),
+    ]
+
+
+def test_card_balance_is_out_of_window_when_only_the_card_logs_stop_early(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    given_cards_one_short_after_a_day_the_history_missed(db)
+    cover(db, "card_account_logs", watermark=at(8).date())  # transactions are covered
+
+    run(db)
+
+    assert counts(db, "card_balance") == (1, 0, 1)
+    assert counts(db, "card_credit_usage") == (1, 1, 0)  # reads transactions only
 
 
 def test_card_credit_usage_is_skipped_when_no_snapshot_carries_used_credit(
@@ -720,6 +824,51 @@ def test_coverage_is_utc_whatever_the_session_time_zone(db: duckdb.DuckDBPyConne
     assert breaks(db, "missing_account_entry") == [
         brk("missing_account_entry", "O1", "-101.00", None, None)
     ]
+
+
+def test_day_arithmetic_is_in_utc_days_across_a_dst_change_of_the_session_time_zone(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Regression: `as_of - to_days(7)` and `+/- interval 1 day` on TIMESTAMPTZ are calendar
+    arithmetic in the session time zone; in Europe/Berlin across the change to summer time
+    (2026-03-29) a day lasted 23 hours and each cutoff moved by an hour."""
+    db.execute("set TimeZone = 'Europe/Berlin'")
+    db.execute("delete from raw.pages; delete from meta.state")
+    cover(db, "account_logs", first_day=date(2026, 3, 20), watermark=date(2026, 3, 28))
+    cover(db, "card_account_logs", first_day=date(2026, 3, 29), watermark=date(2026, 3, 31))
+    cover(db, "transactions", first_day=date(2026, 3, 20), watermark=date(2026, 3, 31))
+    as_of = datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
+    # stale_authorization: 7 days = 168 h before as_of is 2026-03-25 06:00Z
+    for txn, auth_at in (
+        ("T1", as_of - timedelta(days=7, minutes=30)),
+        ("T2", as_of - timedelta(days=7) + timedelta(minutes=30)),
+    ):
+        make_transaction(db, transaction_id=txn, status="authorized", auth_at=auth_at)
+    # account_balance: the ledger ends 2026-03-29 00:00Z, the snapshot 23 h 30 min later:
+    # within a day, so compared (and 1.00 short)
+    make_account_log(
+        db,
+        trans_type="AccountTopUp",
+        trans_amount="100.00",
+        trans_at=datetime(2026, 3, 25, tzinfo=UTC),
+    )
+    make_account_snapshot(
+        db, available_balance="99.00", fetched_at=datetime(2026, 3, 29, 23, 30, tzinfo=UTC)
+    )
+    # missing_card_entry: card logs covered from 2026-03-29 00:00Z; an entry 23 h 30 min later
+    # may pay for an order placed before that
+    make_card_snapshot(db, card_id="C1", fetched_at=datetime(2026, 3, 31, tzinfo=UTC))
+    make_account_log(
+        db, order_no="O9", currency="EUR", trans_at=datetime(2026, 3, 29, 23, 30, tzinfo=UTC)
+    )
+
+    run(db, as_of=as_of)
+
+    assert [b.entity_id for b in breaks(db, "stale_authorization")] == ["T1"]
+    assert breaks(db, "account_balance") == [
+        brk("account_balance", "USD", "100.00", "99.00", "-1.00", entity_type="account")
+    ]
+    assert counts(db, "missing_card_entry") == (1, 0, 1)
 
 
 # -- missing_card_entry -------------------------------------------------------------------------
@@ -849,6 +998,33 @@ def test_ledger_missing_txn_breaks_for_each_spending_entry_of_an_unknown_transac
     assert counts(db, "ledger_missing_txn") == (7, 2, 2)
 
 
+def test_ledger_missing_txn_is_out_of_window_when_the_hold_predates_the_extracted_ledger(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Regression: the first *extracted* entry was taken as the authorisation, so a
+    transaction held before the ledger coverage (its AuthHold not extracted) and settled
+    inside it looked authorised inside the transaction coverage, and its release and
+    consume broke although the transaction could not have been extracted."""
+    db.execute("delete from raw.pages; delete from meta.state")
+    cover(db, *STREAMS, first_day=date(2026, 1, 4))  # an extraction started on Jan 4
+    # T7: held on Jan 3 (outside the ledger: not extracted), released and consumed on Jan 5
+    settle_in_ledger(db, "T7", "40.00", ("AuthRelease", "Consume"), when=at(5))
+    # T8: held, released and consumed on Jan 6 (all extracted), the transaction not extracted
+    settle_in_ledger(db, "T8", "25.00", when=at(6))
+    # T9: settled without a hold on Jan 6, not extracted
+    settle_in_ledger(db, "T9", "5.00", ("TransFee",), when=at(6))
+
+    run(db)
+
+    assert [b.entity_id for b in breaks(db, "ledger_missing_txn")] == [
+        "AL03",
+        "AL04",
+        "AL05",
+        "AL06",
+    ]
+    assert counts(db, "ledger_missing_txn") == (6, 4, 2)
+
+
 # -- txn_amount_mismatch ------------------------------------------------------------------------
 def test_txn_amount_mismatch_breaks_where_the_settlement_entry_differs_from_settled_amount(
     db: duckdb.DuckDBPyConnection,
@@ -915,6 +1091,29 @@ def test_fee_mismatch_breaks_once_per_order_for_either_cause(
     both = detail(db, "fee_mismatch", "O6")
     assert "feeItems sum to 2.00" in both and "order fee 5.00" in both
     assert counts(db, "fee_mismatch") == (7, 4, 0)
+
+
+def test_fee_mismatch_compares_the_completed_card_logs_once_per_order(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Regression: the check compared card logs of every status and counted an order with
+    two card logs twice; its grain is one order, and only a Completed log charged a fee."""
+    # a Pending and a failed card log charged nothing: not compared
+    for order, status in (("P1", "Pending"), ("F1", "Failure")):
+        make_order(db, order_no=order, fee_amount="9.00")
+        make_card_log(db, order_no=order, status=status, fee_items=["1.00"], total_fee="3.00")
+    # an order paid in two card logs: its fee is what they charged together
+    make_order(db, order_no="O8", fee_amount="2.00")
+    make_card_log(db, order_no="O8", trans_amount="50.00", total_fee="1.00")
+    make_card_log(db, order_no="O8", trans_amount="50.00", total_fee="1.00")
+    make_order(db, order_no="O9", fee_amount="2.00")
+    make_card_log(db, order_no="O9", trans_amount="50.00", total_fee="1.00")
+    make_card_log(db, order_no="O9", trans_amount="50.00", total_fee="1.50")
+
+    run(db)
+
+    assert breaks(db, "fee_mismatch") == [brk("fee_mismatch", "O9", "2.00", "2.50", "0.50")]
+    assert counts(db, "fee_mismatch") == (2, 1, 0)
 
 
 # -- order_amount_mismatch ----------------------------------------------------------------------
@@ -1070,6 +1269,34 @@ def test_auth_settle_variance_uses_the_configured_threshold(
     run(db, variance_pct="20")
 
     assert [b.entity_id for b in breaks(db, "auth_settle_variance")] == ["T6"]
+
+
+def test_auth_settle_variance_compares_exact_decimals_at_the_threshold(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Regression: `auth_amount * variance_pct / 100` was a DOUBLE in DuckDB. 10.0001 % of
+    1,500,010,999.99 is 150,002,600.0099999999: a variance of 150,002,600.01 is more, but as
+    doubles both are 150,002,600.01 and it was not reported."""
+    auth = D("1500010999.99")
+    for txn, variance in (("T1", "150002600.01"), ("T2", "150002600.00")):
+        make_transaction(
+            db, transaction_id=txn, auth_amount=auth, settled_amount=auth + D(variance)
+        )
+
+    run(db, variance_pct="10.0001")
+
+    assert [b.entity_id for b in breaks(db, "auth_settle_variance")] == ["T1"]
+
+
+def test_every_check_returns_its_amounts_as_decimals(db: duckdb.DuckDBPyConnection) -> None:
+    given_a_consistent_book(db)
+    run(db)
+
+    for check in CHECKS:
+        types = {r[0]: r[1] for r in db.execute(f"describe select * from ({check.sql})").fetchall()}
+        for column in ("expected", "actual", "difference"):
+            assert types[column].startswith("DECIMAL"), (check.name, column, types[column])
+        assert types["is_break"] == "BOOLEAN", check.name
 
 
 # -- tolerance: a cent breaks by default, not with a cent of tolerance --------------------------

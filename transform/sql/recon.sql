@@ -53,7 +53,7 @@ comment on column recon.check_runs.run_id is 'The run.';
 comment on column recon.check_runs."check" is 'The check.';
 comment on column recon.check_runs.severity is 'The check''s severity.';
 comment on column recon.check_runs.entities_checked is 'How many entities the check compared.';
-comment on column recon.check_runs.breaks is 'How many of them did not tie.';
+comment on column recon.check_runs.breaks is 'How many of them broke at the check''s own severity, in the window (rows at a lower severity, such as card_balance''s insufficient history, count under that severity in the summary).';
 comment on column recon.check_runs.out_of_window is 'Entities whose counterpart lies outside the extracted window: counted, not reported as breaks.';
 comment on column recon.check_runs.skipped_reason is 'Why the check did not run (a field the dialect lacks), else null.';
 comment on column recon.check_runs.ran_at is 'When it ran (UTC).';

@@ -1,6 +1,7 @@
 -- grain: one account currency with a snapshot.
 -- invariant: the latest /v1/accounts available (and frozen, where given) equals the balances
--- after the last account log entry at or before the snapshot.
+-- after the last account log entry at or before the snapshot. A currency with no entry at or
+-- before its snapshot is compared with an empty ledger (0.00 available, 0.00 blocked).
 with snap as (
     select *, row_number() over (partition by currency order by fetched_at desc) as newest
     from core.account_snapshots
@@ -18,33 +19,53 @@ last_entry as (
     join core.account_logs a on a.currency = s.currency and a.trans_at <= s.fetched_at
     group by s.currency
 ),
+ledger as (
+    select
+        s.*,
+        e.last_at is not null as has_entry,
+        coalesce(e.available, cast(0 as decimal(18,2))) as ledger_available,
+        coalesce(e.blocked, cast(0 as decimal(18,2))) as ledger_blocked
+    from latest s
+    left join last_entry e using (currency)
+),
+compared as (
+    select
+        l.*,
+        abs(l.available_balance - l.ledger_available) > p.tolerance as available_differs,
+        p.tolerance
+    from ledger l
+    cross join recon.params p
+),
 final as (
     select
         'account_balance' as check_name,
         'error' as severity,
         'account' as entity_type,
-        s.currency as entity_id,
+        c.currency as entity_id,
         null as card_id,
-        s.currency,
+        c.currency,
         -- the balance that does not tie: available, else frozen vs blocked
-        case when abs(s.available_balance - e.available) > p.tolerance or s.frozen_balance is null
-             then e.available else e.blocked end as expected,
-        case when abs(s.available_balance - e.available) > p.tolerance or s.frozen_balance is null
-             then s.available_balance else s.frozen_balance end as actual,
-        case when abs(s.available_balance - e.available) > p.tolerance or s.frozen_balance is null
-             then s.available_balance - e.available
-             else s.frozen_balance - e.blocked end as difference,
-        s.fetched_at as as_of,
-        'available ' || s.available_balance || ' vs ledger ' || e.available
-            || coalesce('; frozen ' || s.frozen_balance || ' vs blocked ' || e.blocked, '')
+        case when c.available_differs or c.frozen_balance is null
+             then c.ledger_available else c.ledger_blocked end as expected,
+        case when c.available_differs or c.frozen_balance is null
+             then c.available_balance else c.frozen_balance end as actual,
+        case when c.available_differs or c.frozen_balance is null
+             then c.available_balance - c.ledger_available
+             else c.frozen_balance - c.ledger_blocked end as difference,
+        c.fetched_at as as_of,
+        case when c.has_entry then '' else 'no ledger entry at or before the snapshot: ' end
+            || 'available ' || c.available_balance || ' vs ledger ' || c.ledger_available
+            || coalesce('; frozen ' || c.frozen_balance || ' vs blocked ' || c.ledger_blocked, '')
             as detail,
-        abs(s.available_balance - e.available) > p.tolerance
-            or coalesce(abs(s.frozen_balance - e.blocked) > p.tolerance, false) as is_break,
-        -- the ledger was extracted only up to a day before the snapshot: it cannot tie
-        coalesce(cv.covered_until < s.fetched_at - interval 1 day, true) as out_of_window
-    from latest s
-    join last_entry e using (currency)
+        c.available_differs
+            or coalesce(abs(c.frozen_balance - c.ledger_blocked) > c.tolerance, false) as is_break,
+        -- the balance was made outside the extracted ledger: before its coverage (no entry at
+        -- or before the snapshot), or the ledger was extracted only up to a day before the
+        -- snapshot (UTC days, whatever the session time zone); it cannot tie
+        not c.has_entry
+            or coalesce(timezone('UTC', cv.covered_until)
+                        < timezone('UTC', c.fetched_at) - interval 1 day, true) as out_of_window
+    from compared c
     left join recon.coverage cv on cv.stream = 'account_logs'
-    cross join recon.params p
 )
 select * from final

@@ -13,7 +13,10 @@ with final as (
         t.settled_amount - t.auth_amount as difference,
         coalesce(t.settled_at, t.auth_at) as as_of,
         'authorised ' || t.auth_amount || ', settled ' || t.settled_amount as detail,
-        abs(t.settled_amount - t.auth_amount) > t.auth_amount * p.variance_pct / 100 as is_break,
+        -- |settled - auth| > auth * pct / 100, multiplied out so that it stays DECIMAL (a
+        -- division of decimals is a DOUBLE in DuckDB); DECIMAL(38, _) leaves room for the product
+        cast(abs(t.settled_amount - t.auth_amount) as decimal(38,2)) * 100
+            > cast(t.auth_amount as decimal(38,2)) * p.variance_pct as is_break,
         false as out_of_window
     from core.transactions t, recon.params p
     where t.status = 'settled' and not t.is_topup_mirror

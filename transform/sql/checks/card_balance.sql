@@ -2,6 +2,8 @@
 -- invariant: snapshot balance = opening + sum of Completed card-log effects + sum of effect(t),
 -- up to the snapshot. Opening 0 when the card's ApplyCard log is in the history, else
 -- the earliest stored snapshot; with neither, the card is reported as info (insufficient history).
+-- A snapshot taken more than a day (UTC) after the end of the card-log or transaction coverage
+-- holds activity never extracted: out of window, as for account_balance.
 with cards as (
     select * from recon.cards where card_model = 'Standard'
 ),
@@ -24,10 +26,23 @@ log_effects as (
 txn_effects as (
     select * from recon.card_transaction_effects
 ),
+history_ends as (
+    -- the snapshot holds what happened up to it: compared only when the card logs and the
+    -- transactions were both extracted to within a day of it (UTC), as for account_balance
+    select
+        c.card_id,
+        coalesce(timezone('UTC', l.covered_until) >= timezone('UTC', c.snapshot_at) - interval 1 day
+                 and timezone('UTC', t.covered_until)
+                     >= timezone('UTC', c.snapshot_at) - interval 1 day, false) as covered
+    from cards c
+    left join recon.coverage l on l.stream = 'card_account_logs'
+    left join recon.coverage t on t.stream = 'transactions'
+),
 computed as (
     select
         c.*,
         coalesce(l.has_opening, false) as has_opening,
+        h.covered,
         case
             when coalesce(l.has_opening, false)
                 then coalesce(l.to_snapshot, 0) + coalesce(t.to_snapshot, 0)
@@ -39,6 +54,7 @@ computed as (
     from cards c
     left join log_effects l using (card_id)
     left join txn_effects t using (card_id)
+    left join history_ends h using (card_id)
 ),
 final as (
     select
@@ -62,7 +78,7 @@ final as (
                 || ' (rolled forward from the snapshot of ' || first_snapshot_at || ')'
         end as detail,
         expected is null or abs(balance - expected) > p.tolerance as is_break,
-        false as out_of_window
+        not covered as out_of_window
     from computed, recon.params p
 )
 select * from final

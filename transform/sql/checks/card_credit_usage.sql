@@ -1,12 +1,20 @@
 -- grain: one ShareBalance card whose snapshot reports usedCreditAmount (v1.4).
 -- invariant: usedCreditAmount = -sum(effect(t)) over the card's transactions.
+-- A snapshot taken more than a day (UTC) after the end of the transaction coverage holds
+-- activity never extracted: out of window, as for account_balance.
 with cards as (
     select * from recon.cards
     where card_model = 'ShareBalance' and used_credit_amount is not null
 ),
 history as (
-    -- a card created inside the extracted history has all its transactions in it
-    select c.card_id, c.created_at >= cv.covered_from as complete
+    -- a card created inside the extracted history has all its transactions in it; the
+    -- snapshot holds what happened up to it: compared only when the transactions were
+    -- extracted to within a day of it (UTC), as for account_balance
+    select
+        c.card_id,
+        c.created_at >= cv.covered_from as complete,
+        coalesce(timezone('UTC', cv.covered_until)
+                 >= timezone('UTC', c.snapshot_at) - interval 1 day, false) as covered
     from cards c
     left join recon.coverage cv on cv.stream = 'transactions'
 ),
@@ -17,6 +25,7 @@ computed as (
     select
         c.*,
         h.complete,
+        h.covered,
         case
             when coalesce(h.complete, false) then -coalesce(e.to_snapshot, 0)
             when c.snapshots > 1 and c.first_used_credit_amount is not null
@@ -45,7 +54,7 @@ final as (
             else 'usedCreditAmount ' || used_credit_amount || ' vs transactions ' || expected
         end as detail,
         expected is null or abs(used_credit_amount - expected) > p.tolerance as is_break,
-        false as out_of_window
+        not covered as out_of_window
     from computed, recon.params p
 )
 select * from final

@@ -26,7 +26,8 @@ final as (
             || ' for order ' || f.order_no || ', which has no card log' as detail,
         l.order_no is null as is_break,
         -- a card log is written when the order is placed, up to a day before its entry
-        coalesce(f.trans_at < cv.covered_from + interval 1 day
+        -- (a UTC day, whatever the session time zone)
+        coalesce(timezone('UTC', f.trans_at) < timezone('UTC', cv.covered_from) + interval 1 day
                  or f.trans_at >= cv.covered_until, true) as out_of_window
     from funding f
     left join logs l using (order_no)

@@ -1,6 +1,16 @@
 -- grain: one authorized (open) transaction.
 -- invariant (warning): still authorized less than stale_days after its authorisation.
-with final as (
+-- Days are UTC days of 24 hours: times are compared as UTC wall-clock times, so the session's
+-- time zone (and its daylight-saving changes) cannot move the cutoff.
+with params as (
+    select *, timezone('UTC', as_of) as as_of_utc from recon.params
+),
+open_auths as (
+    select *, timezone('UTC', auth_at) as auth_utc
+    from core.transactions
+    where status = 'authorized' and not is_topup_mirror
+),
+final as (
     select
         'stale_authorization' as check_name,
         'warning' as severity,
@@ -12,11 +22,11 @@ with final as (
         t.auth_amount as actual,
         cast(null as decimal(18,2)) as difference,
         t.auth_at as as_of,
-        'authorised ' || t.auth_amount || ' on ' || strftime(t.auth_at, '%Y-%m-%d')
-            || ', still open after ' || date_diff('day', t.auth_at, p.as_of) || ' days' as detail,
-        t.auth_at < p.as_of - to_days(p.stale_days) as is_break,
+        'authorised ' || t.auth_amount || ' on ' || strftime(t.auth_utc, '%Y-%m-%d')
+            || ' (UTC), still open after ' || date_diff('day', t.auth_utc, p.as_of_utc)
+            || ' days' as detail,
+        t.auth_utc < p.as_of_utc - to_days(p.stale_days) as is_break,
         false as out_of_window
-    from core.transactions t, recon.params p
-    where t.status = 'authorized' and not t.is_topup_mirror
+    from open_auths t, params p
 )
 select * from final

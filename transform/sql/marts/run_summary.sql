@@ -16,6 +16,8 @@ stream_oow as (
             when 'ledger_missing_txn' then 'account_logs'
             when 'txn_missing_ledger' then 'transactions'
             when 'account_balance' then 'accounts'
+            when 'card_balance' then 'cards'
+            when 'card_credit_usage' then 'cards'
             else 'other'
         end as stream,
         sum(out_of_window) as out_of_window

@@ -1,16 +1,22 @@
 -- Views for ad hoc SQL. Grain: one open break; one Standard card.
 create or replace view recon.open_breaks as
+with aged as (
+    -- UTC days, whatever the session time zone
+    select
+        b.*,
+        date_diff('day', timezone('UTC', b.first_seen_at), timezone('UTC', p.as_of)) as age_days
+    from recon.breaks b, recon.params p
+    where b.status = 'open'
+)
 select
-    b.*,
-    date_diff('day', b.first_seen_at, p.as_of) as age_days,
+    *,
     case
-        when date_diff('day', b.first_seen_at, p.as_of) <= 1 then '0-1 d'
-        when date_diff('day', b.first_seen_at, p.as_of) <= 7 then '2-7 d'
-        when date_diff('day', b.first_seen_at, p.as_of) <= 30 then '8-30 d'
+        when age_days <= 1 then '0-1 d'
+        when age_days <= 7 then '2-7 d'
+        when age_days <= 30 then '8-30 d'
         else '> 30 d'
     end as age_bucket
-from recon.breaks b, recon.params p
-where b.status = 'open';
+from aged;
 comment on view recon.open_breaks is 'Breaks still open after the last reconciliation, with their age (days since first seen) and aging bucket.';
 
 create or replace view core.card_balances as
