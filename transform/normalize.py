@@ -562,7 +562,8 @@ class _FastReader:
                 and value.adjusted() <= _MAX_ADJUSTED
                 and int(value.as_tuple().exponent) >= -_MAX_DECIMALS
             ):
-                return value
+                plain: Decimal = value
+                return plain
         elif kind is int and -_INT_LIMIT < value < _INT_LIMIT:
             return Decimal(value)
         raise _SLOW
@@ -865,6 +866,160 @@ def _lookup(table: Mapping[tuple[str, str], Any], stream: str, dialect: str) -> 
     return table.get((stream, dialect), table.get((stream, ""), None))
 
 
+# -- the fast rows: plain items of the high-volume streams, without the reader -----------
+# A fast-row function returns the item's content columns as a tuple (money as exact text,
+# cast to MONEY by polars in one go), or None when anything about the item is not plain:
+# then the item goes through the readers above, which decide and explain. What a fast row
+# holds is what the mapper gives for the same item — tests compare the two on arbitrary
+# items (tests/transform/test_transform_properties.py).
+_FastRow = tuple[Any, ...]
+
+
+def _plain(value: Any) -> bool:
+    return type(value) is str and value.isascii()
+
+
+def _opt(value: Any) -> bool:
+    return value is None or (type(value) is str and value.isascii())
+
+
+def _money_text(value: Any) -> str | None:
+    """An amount in plain notation, or None when it is not a plain number that fits."""
+    kind = type(value)
+    if kind is Decimal:
+        if not value.is_finite() or value.adjusted() > _MAX_ADJUSTED:
+            return None
+        text = format(value, "f")  # digits after the point = decimals as sent
+        dot = text.find(".")
+        return text if dot < 0 or len(text) - dot - 1 <= _MAX_DECIMALS else None
+    if kind is int and -_INT_LIMIT < value < _INT_LIMIT:
+        return str(value)
+    return None
+
+
+def _fast_account_log(item: dict[str, Any]) -> _FastRow | None:
+    g: Callable[[str], Any] = item.get
+    log_id, kind, direction, currency = (
+        g("id"), g("accountTransType"), g("fundsDirection"), g("currency")
+    )  # fmt: skip
+    order_no, note, card_info = g("orderNo"), g("note"), g("cardInfo")
+    if not (
+        _plain(log_id) and _plain(kind) and _plain(direction) and _plain(currency)
+        and _opt(order_no) and _opt(note)
+    ):  # fmt: skip
+        return None
+    card_id = None
+    if card_info is not None:
+        if type(card_info) is not dict:
+            return None
+        card_id = card_info.get("cardId")
+        if not _opt(card_id):
+            return None
+    amount, available, blocked = (
+        _money_text(g("transAmount")),
+        _money_text(g("availableBalance")),
+        _money_text(g("blockedBalance")),
+    )
+    when = g("transTime")
+    at = _to_time(when) if type(when) is str else None
+    if amount is None or available is None or blocked is None or at is None:
+        return None
+    return (
+        log_id, kind, direction, currency, amount, available, blocked, order_no, card_id, at,
+        note,
+    )  # fmt: skip
+
+
+def _fast_txn_v20(item: dict[str, Any]) -> _FastRow | None:
+    g: Callable[[str], Any] = item.get
+    txn_id, card_id, currency, raw_type, raw_status = (
+        g("transactionId"), g("cardId"), g("currency"), g("transactionType"), g("status")
+    )  # fmt: skip
+    merchant, auth_code, amount, when = (
+        g("merchantName"), g("authCode"), g("amount"), g("transactionTime")
+    )  # fmt: skip
+    if not (
+        _plain(txn_id) and _plain(card_id) and _plain(currency) and _plain(raw_type)
+        and _plain(raw_status) and _opt(merchant) and _opt(auth_code)
+    ):  # fmt: skip
+        return None
+    if _money_text(amount) is None:
+        return None
+    at = _to_time(when) if type(when) is str else None
+    if at is None:
+        return None
+    tx_type = V20_TXN_TYPE.get(raw_type, raw_type)
+    status = V20_TXN_STATUS.get(raw_status, raw_status)
+    income = amount > 0 or (amount == 0 and tx_type in V20_INCOME_TYPES)
+    magnitude = _money_text(abs(amount))
+    return (
+        txn_id, card_id, tx_type, status, "Income" if income else "Expenditure", currency,
+        magnitude, magnitude, magnitude if status == "settled" else None, at, None, merchant,
+        None, auth_code, None, tx_type == "TopUp",
+    )  # fmt: skip
+
+
+def _money_object(value: Any, required: bool) -> tuple[str | None, str | None] | None:
+    """An ``{amount, currency}`` object as (amount text, currency); None: not plain."""
+    if value is None:
+        return None if required else (None, None)
+    if type(value) is not dict:
+        return None
+    amount, currency = value.get("amount"), value.get("currency")
+    if not _opt(currency):
+        return None
+    if amount is None:
+        return None if required else (None, currency)
+    text = _money_text(amount)
+    return None if text is None else (text, currency)
+
+
+def _fast_txn_v14(item: dict[str, Any]) -> _FastRow | None:
+    g: Callable[[str], Any] = item.get
+    txn_id, raw_status, direction, tx_type = (
+        g("id"), g("status"), g("fundsDirection"), g("transactionType")
+    )  # fmt: skip
+    merchant, country, auth_code, failure = (
+        g("merchantName"), g("merchantCountryCode"), g("authCode"), g("failureReason")
+    )  # fmt: skip
+    card_info = g("cardInfo")
+    if not (
+        _plain(txn_id) and _plain(raw_status) and _plain(direction) and _plain(tx_type)
+        and _opt(merchant) and _opt(country) and _opt(auth_code) and _opt(failure)
+        and type(card_info) is dict
+    ):  # fmt: skip
+        return None
+    card_id, card_currency = card_info.get("cardId"), card_info.get("cardCurrency")
+    if not (_plain(card_id) and _opt(card_currency)):
+        return None
+    auth = _money_object(g("authAmount"), required=True)
+    trans = _money_object(g("transAmount"), required=False)
+    settled = _money_object(g("settledAmount"), required=False)
+    if auth is None or trans is None or settled is None:
+        return None
+    auth_when, settle_when = g("authTime"), g("settleTime")
+    auth_at = _to_time(auth_when) if type(auth_when) is str else None
+    settled_at = None
+    if settle_when is not None:
+        settled_at = _to_time(settle_when) if type(settle_when) is str else None
+        if settled_at is None:
+            return None
+    if auth_at is None:
+        return None
+    return (
+        txn_id, card_id, tx_type, V14_TXN_STATUS.get(raw_status, raw_status), direction,
+        auth[1] or card_currency, trans[0], auth[0], settled[0], auth_at, settled_at, merchant,
+        country, auth_code, failure, tx_type == "TopUp",
+    )  # fmt: skip
+
+
+_FAST_ROWS: dict[tuple[str, str], Callable[[dict[str, Any]], _FastRow | None]] = {
+    ("transactions", V20): _fast_txn_v20,
+    ("transactions", V14): _fast_txn_v14,
+    ("account_logs", ""): _fast_account_log,
+}
+
+
 # -- the batch -------------------------------------------------------------------------
 def normalize(
     stream: str, pages: Sequence[tuple[Lineage, Sequence[Any] | Mapping[str, Any]]]
@@ -892,7 +1047,9 @@ class _Batch:
         self.stream = stream
         self.columns = COLUMNS[stream]
         self.content = [c for c in self.columns if c not in _LINEAGE]
-        self.records: list[Row] = []  # one mapped row per item; columns built once
+        self.records: list[Row] = []  # rows mapped through a reader; columns built once
+        self.record_rows: list[int] = []  # ... and their row numbers
+        self.fast_rows: list[_FastRow] = []  # fast rows, each with its row number last
         # the lineage and the _-columns, as lists
         self.cols: dict[str, list[Any]] = {
             name: [] for name in (*(c for c in self.columns if c in _LINEAGE), *_EXTRA)
@@ -905,7 +1062,21 @@ class _Batch:
         key_field: str = _lookup(_KEY_FIELD, self.stream, lineage.dialect)
         page = _Page(_lookup(_REQUIRED, self.stream, lineage.dialect))
         fast = _FastReader(page.required)
+        fast_row = _lookup(_FAST_ROWS, self.stream, lineage.dialect) if USE_FAST_READER else None
+        cols = self.cols
         for item in items:
+            if fast_row is not None and type(item) is dict:
+                values = fast_row(item)
+                if values is not None:  # the key field is plain text: it is the item key
+                    page.objects += 1
+                    page.fast += 1
+                    self.fast_rows.append((*values, self.rows))
+                    cols["_row"].append(self.rows)
+                    cols["_item_key"].append(item[key_field])
+                    cols["_raw"].append(raw_json(item))
+                    cols["_problems"].append(None)
+                    self.rows += 1
+                    continue
             if isinstance(item, Mapping):
                 page.objects += 1
                 try:
@@ -937,6 +1108,7 @@ class _Batch:
     ) -> None:
         cols = self.cols
         self.records.append(row or _DEFAULTS)
+        self.record_rows.append(self.rows)
         cols["_row"].append(self.rows)
         cols["_item_key"].append(item_key)
         cols["_raw"].append(raw_json(item))
@@ -961,7 +1133,22 @@ class _Batch:
         problems = pl.col("_problems")
         # rows -> frame in polars (Rust) from the row dicts: keys the schema lacks (such
         # as _fee_items) are ignored, absent keys are null
-        content = pl.DataFrame(self.records, schema={c: self.columns[c] for c in self.content})
+        content_schema = {c: self.columns[c] for c in self.content}
+        content = pl.DataFrame(self.records, schema=content_schema).with_columns(
+            pl.Series("_row", self.record_rows, dtype=pl.Int64())
+        )
+        if self.fast_rows:  # money arrives as exact text: one cast per column
+            money = [c for c, t in content_schema.items() if t == MONEY]
+            fast = pl.DataFrame(
+                self.fast_rows,
+                schema={
+                    **{c: (_S if c in money else t) for c, t in content_schema.items()},
+                    "_row": pl.Int64(),
+                },
+                orient="row",
+            ).with_columns(pl.col(money).cast(MONEY))
+            content = pl.concat([content, fast]).sort("_row")
+        content = content.drop("_row")
         frame = (
             content.hstack(
                 pl.DataFrame(self.cols, schema={name: schema[name] for name in self.cols})
