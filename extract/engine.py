@@ -184,10 +184,12 @@ async def extract_streams(
     page_size: int = MAX_PAGE_SIZE,
     max_rewalks: int = 2,
     progress: Progress | None = None,
+    max_open_slices: int | None = None,
 ) -> dict[StreamName, StreamOutcome]:
     """Extract every stream's window slice by slice; return what happened per stream.
 
-    Slices of all streams run concurrently under ``limiter``; the sink is called for
+    Slices of all streams run concurrently under ``limiter``, at most
+    ``max_open_slices`` (default: the limiter's maximum) open at a time; the sink is called for
     one finished slice at a time (never concurrently), with ``result.watermark`` set
     to the end of the stream's contiguous finished prefix (or None while the first
     slice is unfinished). A stream whose slice fails stops with ``error`` set; the
@@ -196,6 +198,13 @@ async def extract_streams(
     limiter = limiter or AdaptiveLimiter()
     walker = _Walker(client, limiter, page_size, max_rewalks, progress)
     sink_lock = asyncio.Lock()
+    # At most this many slices are open (being walked, or walked and waiting for the
+    # sink) at once, over all streams: memory stays flat however long the window is, and
+    # fetching pauses while the sink is behind. (Without it every slice of the window
+    # started at once and held its pages until its last one: B1's RSS grew with history.)
+    open_slices = asyncio.Semaphore(
+        max(limiter.maximum, 1) if max_open_slices is None else max_open_slices
+    )
     outcomes: dict[StreamName, StreamOutcome] = {}
 
     async def run_stream(stream: StreamName, first: date, last: date) -> None:
@@ -207,6 +216,10 @@ async def extract_streams(
         prefix = 0  # slices[:prefix] are all done
 
         async def one(i: int, sl: Slice) -> None:
+            async with open_slices:
+                await walk_and_sink(i, sl)
+
+        async def walk_and_sink(i: int, sl: Slice) -> None:
             nonlocal prefix
             result = await walker.slice(endpoint, sl)
             async with sink_lock:

@@ -53,6 +53,10 @@ class ExtractSettings:
     retry_attempts: int = 6
     backoff_base: float = 0.5
     batch_items: int = 5_000  # slices are committed (loaded, watermark moved) in batches
+    # DuckDB's memory limit while streams are extracted: its cache of table blocks would
+    # otherwise grow with the database (up to 80% of RAM by default); B1 measured the
+    # peak RSS of a 60-day extraction at 950 MiB without it, 690 MiB with 150 MB.
+    duckdb_memory_limit: str | None = "256MB"
 
 
 @dataclass
@@ -249,6 +253,20 @@ class Session:
         settings = replace(self.settings, streams=streams)
         windows, skipped = plan_windows(store, settings, today or today_utc())
         committer = _Committer(store, run_id, dialect, on_batch, settings.batch_items)
+        with store.memory_limit(settings.duckdb_memory_limit):
+            outcomes = await self._extract(committer, dialect, windows, settings, progress)
+        for stream, error in committer.flush_all().items():
+            outcomes[stream].error = error
+        return windows, outcomes, skipped
+
+    async def _extract(
+        self,
+        committer: _Committer,
+        dialect: DialectName,
+        windows: dict[StreamName, tuple[date, date]],
+        settings: ExtractSettings,
+        progress: Callable[[StreamName, int, int], None] | None,
+    ) -> dict[StreamName, StreamOutcome]:
         outcomes = await extract_streams(
             self.client,
             DIALECTS[dialect],
@@ -260,9 +278,7 @@ class Session:
             progress=progress,
         )
         await committer.drain()
-        for stream, error in committer.flush_all().items():
-            outcomes[stream].error = error
-        return windows, outcomes, skipped
+        return outcomes
 
     async def snapshots(
         self,

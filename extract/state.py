@@ -9,6 +9,7 @@ killed at any point never leaves a watermark ahead of its data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,6 +74,28 @@ class Store:
             raise
         self.con.execute("commit")
 
+    @contextmanager
+    def memory_limit(self, limit: str | None) -> Iterator[None]:
+        """DuckDB's ``memory_limit`` set to ``limit`` for the block (None: unchanged)."""
+        if limit is None:
+            yield
+            return
+        before = self._memory_limit()
+        self.con.execute("reset memory_limit")
+        default = self._memory_limit()
+        # DuckDB prints the limit rounded: put back the default exactly, or the setting
+        self.con.execute(f"set memory_limit = '{_size(limit)}'")
+        try:
+            yield
+        finally:
+            if before == default:
+                self.con.execute("reset memory_limit")
+            else:
+                self.con.execute(f"set memory_limit = '{_size(before)}'")
+
+    def _memory_limit(self) -> str:
+        return str(self.con.execute("select current_setting('memory_limit')").fetchall()[0][0])
+
     def land_pages(self, run_id: str, pages: Sequence[RawPage]) -> None:
         """Append pages in one bulk insert from Arrow (call inside a transaction)."""
         if not pages:
@@ -132,3 +155,10 @@ class Store:
             """
         ).fetchall()
         return {r[0] for r in rows if r[0]}
+
+
+def _size(text: str) -> str:
+    """A DuckDB memory size such as ``256MB`` or ``1.5 GiB`` (checked: it goes into SQL)."""
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*[KMGT]i?B\s*", text, flags=re.IGNORECASE):
+        raise ValueError(f"not a memory size: {text!r} (use e.g. 256MB or 2GB)")
+    return text.strip()

@@ -203,8 +203,14 @@ def _preflight(
     end: date | None,
     db: Path | None,
     out: Path | None,
+    *,
+    check_service: bool = False,
 ) -> None:
-    """Check the configuration before Prefect starts: a bad one costs one line, exit 2."""
+    """Check the configuration before Prefect starts: a bad one costs one line, exit 2.
+
+    ``check_service``: also ask the service for a token and a ping, so that a wrong
+    secret or an unreachable URL is said in a second, not after Prefect's start-up.
+    """
     from flows.settings import ConfigError, extract_settings, load
 
     try:
@@ -215,7 +221,7 @@ def _preflight(
             cardrec_db=db,
             cardrec_out=out,
         )
-        extract_settings(settings, start=start, end=end)
+        extract = extract_settings(settings, start=start, end=end)
     except ConfigError as exc:
         fail(str(exc))
     for path in (settings.cardrec_db.parent, settings.cardrec_out):
@@ -228,6 +234,28 @@ def _preflight(
             probe.unlink()
         except OSError as exc:
             fail(f"{path} is not writable ({exc.strerror}); choose another --db/--out")
+    if check_service:
+        _check_service(extract)
+
+
+def _check_service(extract: Any) -> None:
+    """One token and one ping; exit 2 for refused credentials, 1 for an unusable service."""
+    import asyncio
+    from dataclasses import replace
+
+    from extract.errors import AuthError, CardepassError
+    from extract.run import Session
+
+    async def ping() -> None:
+        async with Session(replace(extract, retry_attempts=2)) as session:
+            await session.client.get_json("/v1/ping", envelope=False)
+
+    try:
+        asyncio.run(ping())
+    except AuthError as exc:
+        fail(f"the service refused the credentials: {exc}", 2)
+    except CardepassError as exc:
+        fail(f"the service cannot be used: {exc}", 1)
 
 
 @app.command()
@@ -263,7 +291,7 @@ def run(
         fail(f"--to {end} is before --from {start}")
     if dialect not in ("auto", "v2.0", "v1.4"):
         fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
-    _preflight(base_url, client_id, client_secret, start, end, db, out)
+    _preflight(base_url, client_id, client_secret, start, end, db, out, check_service=True)
     _execute(
         out_console,
         quiet,

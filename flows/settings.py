@@ -6,6 +6,7 @@ appears in a repr, a log line, a flow parameter or anything written to disk.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     cardrec_concurrency: int = 8
     cardrec_timeout: float = 30.0
     cardrec_slice_days: int = 1
+    cardrec_extract_memory: str = "256MB"
 
 
 def load(**flags: Any) -> Settings:
@@ -93,6 +95,10 @@ def extract_settings(
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", s.cardrec_extract_memory.strip(), re.I):
+        raise ConfigError(
+            f"CARDREC_EXTRACT_MEMORY {s.cardrec_extract_memory!r} is not a size; use e.g. 256MB"
+        )
     if not 1 <= s.cardrec_slice_days <= 90:
         raise ConfigError("CARDREC_SLICE_DAYS must be 1..90 (the service refuses > 3 months)")
     return ExtractSettings(
@@ -107,4 +113,5 @@ def extract_settings(
         concurrency=s.cardrec_concurrency,
         timeout=s.cardrec_timeout,
         streams=streams,
+        duckdb_memory_limit=s.cardrec_extract_memory.strip(),
     )

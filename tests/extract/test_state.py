@@ -1,4 +1,4 @@
-"""The store's memory of final orders: snapshots never ask for them again."""
+"""The store: final orders (never snapshotted again) and the memory limit of extraction."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import duckdb
 import orjson
+import pytest
 
 from extract.state import RawPage, Store
 
@@ -39,3 +40,23 @@ def test_completed_and_failed_orders_are_final_pending_and_processing_are_not() 
             ],
         )
     assert store.final_orders() == {"o-done", "o-failed"}
+
+
+def test_memory_limit_is_set_for_the_block_and_restored() -> None:
+    store = Store(duckdb.connect())
+
+    def limit() -> str:
+        return str(store.con.execute("select current_setting('memory_limit')").fetchall()[0][0])
+
+    before = limit()
+    with store.memory_limit("256MB"):
+        assert limit() in ("256.0 MiB", "244.1 MiB")  # DuckDB may print MB as MiB
+    assert limit() == before
+    with store.memory_limit(None):
+        assert limit() == before
+
+
+def test_memory_limit_refuses_anything_but_a_size() -> None:
+    store = Store(duckdb.connect())
+    with pytest.raises(ValueError, match="not a memory size"), store.memory_limit("1GB'; drop"):
+        pass
