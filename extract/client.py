@@ -142,6 +142,7 @@ def make_client(
     transport: httpx.AsyncBaseTransport | None = None,
     headers: Mapping[str, str] | None = None,
     trust_env: bool = True,
+    auth: OAuth2ClientCredentials | None = None,
 ) -> httpx.AsyncClient:
     """Build the one ``httpx.AsyncClient`` that talks to cardepass.
 
@@ -159,14 +160,17 @@ def make_client(
         transport: e.g. ``httpx.MockTransport`` or ``httpx.ASGITransport`` in tests.
         headers: extra default headers.
         trust_env: honour ``HTTPS_PROXY``/``NO_PROXY`` and friends.
+        auth: an OAuth2 auth to share (and its cached token) with other clients of the
+            same credentials; by default the client gets its own.
 
     Raises:
         ValueError: the base URL is not https (or loopback http).
     """
     url = validate_base_url(base_url)
-    auth = OAuth2ClientCredentials(
-        credentials, url, scope=scope, refresh_margin=refresh_margin, clock=clock
-    )
+    if auth is None:
+        auth = OAuth2ClientCredentials(
+            credentials, url, scope=scope, refresh_margin=refresh_margin, clock=clock
+        )
     keepalive = max_connections if max_keepalive_connections is None else max_keepalive_connections
     return httpx.AsyncClient(
         base_url=url,

@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 import httpx
 
-from extract.auth import ClientCredentials
-from extract.client import ApiResponse, CardepassClient, make_client
+from extract.auth import ClientCredentials, OAuth2ClientCredentials
+from extract.client import ApiResponse, CardepassClient, make_client, validate_base_url
 from extract.engine import SliceResult, StreamOutcome, extract_streams
 from extract.limiter import AdaptiveLimiter
 from extract.snapshots import OrderRef, SnapshotResult, take_snapshots
@@ -199,7 +199,10 @@ class Session:
     """One client and one concurrency limit: what the steps of a run share."""
 
     def __init__(
-        self, settings: ExtractSettings, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: ExtractSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        auth: OAuth2ClientCredentials | None = None,
     ) -> None:
         self.settings = settings
         self.limiter = AdaptiveLimiter(settings.concurrency)
@@ -211,6 +214,7 @@ class Session:
             # v1.4 asks for scope=openapi; an auto-detected run asks for none (both accept it)
             scope=DIALECTS[settings.dialect].token_scope if settings.dialect else None,
             transport=transport,
+            auth=auth,
         )
         self.client = CardepassClient(
             http,
@@ -313,6 +317,15 @@ class Session:
             with store.transaction():
                 store.land_pages(run_id, snaps.pages)
         return snaps
+
+
+def shared_auth(settings: ExtractSettings) -> OAuth2ClientCredentials:
+    """One OAuth2 auth for all the sessions of a run: one token, not one per session."""
+    return OAuth2ClientCredentials(
+        settings.credentials,
+        validate_base_url(settings.base_url),
+        scope=DIALECTS[settings.dialect].token_scope if settings.dialect else None,
+    )
 
 
 def references(outcomes: dict[StreamName, StreamOutcome]) -> tuple[set[str], dict[str, OrderRef]]:

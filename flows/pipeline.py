@@ -27,8 +27,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
+from extract.auth import OAuth2ClientCredentials
+from extract.client import ApiResponse
 from extract.engine import StreamOutcome
-from extract.run import ExtractionReport, ExtractSettings, Session, references
+from extract.run import ExtractionReport, ExtractSettings, Session, references, shared_auth
 from extract.snapshots import SnapshotResult
 from extract.state import Store
 from extract.streams import STREAM_NAMES, DialectName, StreamName
@@ -59,6 +61,7 @@ class RunContext:
     transport: httpx.AsyncBaseTransport | None = None
     progress: Progress | None = None
     today: date | None = None
+    auth: OAuth2ClientCredentials | None = None  # one token for every task of the run
 
 
 @dataclass
@@ -113,11 +116,12 @@ def open_database(path: Path) -> duckdb.DuckDBPyConnection:
 
 # -- tasks: thin wrappers -------------------------------------------------------------------
 @task(name="detect-dialect", cache_policy=NONE)
-def detect_task(ctx: RunContext) -> DialectName:
-    async def go() -> DialectName:
-        async with Session(ctx.extract, ctx.transport) as session:
-            name, _ = await session.detect()
-            return name
+def detect_task(ctx: RunContext) -> tuple[DialectName, ApiResponse | None]:
+    """The dialect, and the ``/v1/accounts`` reply that told it (the account snapshot)."""
+
+    async def go() -> tuple[DialectName, ApiResponse | None]:
+        async with Session(ctx.extract, ctx.transport, ctx.auth) as session:
+            return await session.detect()
 
     return asyncio.run(go())
 
@@ -138,7 +142,7 @@ def extract_stream_task(
     logger = get_run_logger()
 
     async def go() -> Any:
-        async with Session(ctx.extract, ctx.transport) as session:
+        async with Session(ctx.extract, ctx.transport, ctx.auth) as session:
             return await session.streams(
                 Store(ctx.con),
                 ctx.run_id,
@@ -168,7 +172,10 @@ def extract_stream_task(
 
 @task(name="snapshots", cache_policy=NONE)
 def snapshots_task(
-    ctx: RunContext, dialect: DialectName, outcomes: dict[StreamName, StreamOutcome]
+    ctx: RunContext,
+    dialect: DialectName,
+    outcomes: dict[StreamName, StreamOutcome],
+    accounts: ApiResponse | None = None,
 ) -> SnapshotResult:
     card_ids, orders = references(outcomes)
     left_cards, left_orders = unsnapshotted(ctx.con)  # e.g. after a run that died mid-way
@@ -176,9 +183,15 @@ def snapshots_task(
     orders = {**left_orders, **orders}
 
     async def go() -> SnapshotResult:
-        async with Session(ctx.extract, ctx.transport) as session:
+        async with Session(ctx.extract, ctx.transport, ctx.auth) as session:
             return await session.snapshots(
-                Store(ctx.con), ctx.run_id, dialect, card_ids, orders, on_snapshots=load_snapshots
+                Store(ctx.con),
+                ctx.run_id,
+                dialect,
+                card_ids,
+                orders,
+                accounts=accounts,
+                on_snapshots=load_snapshots,
             )
 
     snaps = asyncio.run(go())
@@ -266,12 +279,15 @@ def run_steps(
     con = open_database(db_path)
     try:
         init_schema(con)
-        ctx = RunContext(run_id, extract, db_path, out_dir, recon, con, transport, progress, today)
+        ctx = RunContext(
+            run_id, extract, db_path, out_dir, recon, con, transport, progress, today,
+            shared_auth(extract),
+        )  # fmt: skip
         if extract.full_refresh:
             store = Store(con)
             with store.transaction():
                 store.reset_watermarks()
-        dialect = detect_task(ctx)
+        dialect, accounts = detect_task(ctx)
         crashpoint("dialect")
         windows: dict[StreamName, tuple[date, date]] = {}
         outcomes: dict[StreamName, StreamOutcome] = {}
@@ -285,7 +301,7 @@ def run_steps(
             if skip is not None:
                 skipped[stream] = skip
             crashpoint("stream")
-        snaps = snapshots_task(ctx, dialect, outcomes)
+        snaps = snapshots_task(ctx, dialect, outcomes, accounts)
         requests = sum(o.requests for o in outcomes.values()) + snaps.requests
         report = ExtractionReport(run_id, dialect, windows, outcomes, snaps, requests, 0, skipped)
         result, verdict = reconcile_task(ctx, report.failed)

@@ -83,9 +83,12 @@ def test_flow_runs_twice_and_the_second_run_fetches_only_what_state_calls_for(
         if stream in items:
             items[stream] += DIALECTS["v1.4"].endpoints[stream].items(orjson.loads(payload))
     start = first_clock - timedelta(days=7)
-    want = expected_requests(world, "v1.4", start, today, done_before, items) + 1  # + detect
+    # detect's /v1/accounts reply is the run's account snapshot: no second call for it
+    want = expected_requests(world, "v1.4", start, today, done_before, items)
     served = [r for r in app.state.sandbox.requests if r["path"].startswith("/v1/")]
     assert len(served) == want
+    tokens = [r for r in app.state.sandbox.requests if r["path"].endswith("/connect/token")]
+    assert len(tokens) == 1  # one token shared by all the run's tasks, not one per task
     files = {Path(p).name for p in two["reports"].values()}
     assert {
         "breaks.csv",
