@@ -209,15 +209,17 @@ def reconcile(
         count_sql = (
             "select count(*), "
             "count(*) filter (where is_break and not out_of_window and severity = ?), "
-            "count(*) filter (where is_break and out_of_window) from ({sql})"
+            "count(*) filter (where is_break and out_of_window), "
+            "count(*) filter (where is_break and not out_of_window) from ({sql})"
         )  # the check SQL is one of our own files, never input
         row = con.execute(count_sql.format(sql=check.sql), [check.severity]).fetchall()[0]
         stats.append((check.name, check.severity, row[0], row[1], row[2], None))
-        cols = ", ".join(BREAK_COLUMNS)
-        con.execute(
-            f"insert into current_breaks select {cols} from ({check.sql}) "  # noqa: S608
-            "where is_break and not out_of_window"
-        )
+        if row[3]:  # a check that found nothing is not run a second time (B3: ~20 s of 42)
+            cols = ", ".join(BREAK_COLUMNS)
+            con.execute(
+                f"insert into current_breaks select {cols} from ({check.sql}) "  # noqa: S608
+                "where is_break and not out_of_window"
+            )
     checks = pl.DataFrame(
         stats,
         schema={
