@@ -138,8 +138,6 @@ def cardrecon(args: dict[str, Any]) -> dict[str, Any]:
         page_size=PAGE_SIZE,
     )
     con = duckdb.connect(args["db"])
-    if args.get("memory_limit"):
-        con.execute(f"set memory_limit = '{args['memory_limit']}'")
     store = Store(con)
     init_schema(con)
 

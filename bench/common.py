@@ -214,6 +214,7 @@ def load_world(
     from extract.auth import ClientCredentials
     from extract.run import ExtractSettings, run_extraction
     from extract.state import Store
+    from sandbox.app import create_app
     from transform.load import init_schema, load_slices, load_snapshots
 
     store = Store(con)
@@ -233,16 +234,10 @@ def load_world(
             run_id,
             on_batch=None if land_only else load_slices,
             on_snapshots=None if land_only else load_snapshots,
-            transport=httpx.ASGITransport(app=_app(world, dialect)),
+            transport=httpx.ASGITransport(app=create_app(world, dialect=dialect)),
             today=last,
         )
     )
     if report.failed:
         raise RuntimeError(f"loading the world failed: {report.failed}")
     return report
-
-
-def _app(world: Any, dialect: str) -> Any:
-    from sandbox.app import create_app
-
-    return create_app(world, dialect=dialect)

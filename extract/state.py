@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-__all__ = ["RawPage", "Store"]
+__all__ = ["RawPage", "Store", "memory_size"]
 
 SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
 
@@ -84,14 +84,14 @@ class Store:
         self.con.execute("reset memory_limit")
         default = self._memory_limit()
         # DuckDB prints the limit rounded: put back the default exactly, or the setting
-        self.con.execute(f"set memory_limit = '{_size(limit)}'")
+        self.con.execute(f"set memory_limit = '{memory_size(limit)}'")
         try:
             yield
         finally:
             if before == default:
                 self.con.execute("reset memory_limit")
             else:
-                self.con.execute(f"set memory_limit = '{_size(before)}'")
+                self.con.execute(f"set memory_limit = '{memory_size(before)}'")
 
     def _memory_limit(self) -> str:
         return str(self.con.execute("select current_setting('memory_limit')").fetchall()[0][0])
@@ -157,7 +157,7 @@ class Store:
         return {r[0] for r in rows if r[0]}
 
 
-def _size(text: str) -> str:
+def memory_size(text: str) -> str:
     """A DuckDB memory size such as ``256MB`` or ``1.5 GiB`` (checked: it goes into SQL)."""
     if not re.fullmatch(r"\s*\d+(\.\d+)?\s*[KMGT]i?B\s*", text, flags=re.IGNORECASE):
         raise ValueError(f"not a memory size: {text!r} (use e.g. 256MB or 2GB)")

@@ -6,7 +6,6 @@ appears in a repr, a log line, a flow parameter or anything written to disk.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from extract.auth import ClientCredentials
 from extract.run import ExtractSettings
+from extract.state import memory_size
 from extract.streams import DIALECTS, STREAM_NAMES, DialectName, StreamName
 
 DEFAULT_DB = Path("data/cardrecon.duckdb")
@@ -95,10 +95,12 @@ def extract_settings(
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", s.cardrec_extract_memory.strip(), re.I):
+    try:
+        extract_memory = memory_size(s.cardrec_extract_memory)
+    except ValueError:
         raise ConfigError(
             f"CARDREC_EXTRACT_MEMORY {s.cardrec_extract_memory!r} is not a size; use e.g. 256MB"
-        )
+        ) from None
     if not 1 <= s.cardrec_slice_days <= 90:
         raise ConfigError("CARDREC_SLICE_DAYS must be 1..90 (the service refuses > 3 months)")
     return ExtractSettings(
@@ -113,5 +115,5 @@ def extract_settings(
         concurrency=s.cardrec_concurrency,
         timeout=s.cardrec_timeout,
         streams=streams,
-        duckdb_memory_limit=s.cardrec_extract_memory.strip(),
+        duckdb_memory_limit=extract_memory,
     )
