@@ -39,6 +39,7 @@ __all__ = [
 HERE = Path(__file__).parent
 SQL_DIR = HERE / "sql"
 MODEL_DIR = HERE / "model"
+DEFAULT_LABEL = "default"  # the account label of a run that names none
 
 
 @dataclass(frozen=True)
@@ -261,24 +262,39 @@ _BREAK_TYPES = {
 
 
 def write_summary(
-    con: duckdb.DuckDBPyConnection, run_id: str, failures: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    failures: list[str] | None = None,
+    *,
+    label: str = DEFAULT_LABEL,
+    dialect: str | None = None,
 ) -> str:
     """Write ``recon.run_summary`` for the run reconciled last; returns the verdict.
 
     ``failures`` are the reasons the run is incomplete (a stream or snapshot that failed).
     A check skipped because the dialect lacks a field is listed, but does not make the
-    run incomplete: it could never run against this service.
+    run incomplete: it could never run against this service. ``label`` (the account's
+    name) and ``dialect`` are written on every row, beside the period reconciled and the
+    snapshot time, so each report file says what it covers.
     """
     con.register(
         "summary_failures",
         pl.DataFrame({"reason": failures or []}, schema={"reason": pl.String}).to_arrow(),
     )
+    con.register(
+        "summary_run",
+        pl.DataFrame(
+            {"label": [label], "dialect": [dialect]},
+            schema={"label": pl.String, "dialect": pl.String},
+        ).to_arrow(),
+    )
     try:
         con.execute("delete from recon.run_summary where run_id = ?", [run_id])
         sql = (SQL_DIR / "marts" / "run_summary.sql").read_text(encoding="utf-8")
-        con.execute(f"insert into recon.run_summary {sql}")
+        con.execute(f"insert into recon.run_summary by name {sql}")
     finally:
         con.unregister("summary_failures")
+        con.unregister("summary_run")
     row = con.execute(
         "select verdict from recon.run_summary where run_id = ? and section = 'run'", [run_id]
     ).fetchall()

@@ -75,8 +75,19 @@ create table if not exists recon.run_summary (
     abs_difference    decimal(18,2),
     amount_on_hold    decimal(18,2),
     note              varchar,
-    generated_at      timestamptz not null
+    generated_at      timestamptz not null,
+    label             varchar,
+    dialect           varchar,
+    period_from       date,
+    period_to         date,
+    snapshot_at       timestamptz
 );
+-- a database made by an earlier version: add what it lacks (new columns go last)
+alter table recon.run_summary add column if not exists label varchar;
+alter table recon.run_summary add column if not exists dialect varchar;
+alter table recon.run_summary add column if not exists period_from date;
+alter table recon.run_summary add column if not exists period_to date;
+alter table recon.run_summary add column if not exists snapshot_at timestamptz;
 comment on table recon.run_summary is 'One summary per run, as rows: section run (the verdict), stream (fetched/loaded/quarantined/out-of-window), check (per currency: entities checked, breaks by severity, total absolute difference, or why skipped), hold (amount on hold per currency).';
 comment on column recon.run_summary.run_id is 'The run.';
 comment on column recon.run_summary.section is 'run, stream, check or hold.';
@@ -95,3 +106,8 @@ comment on column recon.run_summary.abs_difference is 'Check row: total absolute
 comment on column recon.run_summary.amount_on_hold is 'Hold row: authorised, unsettled spending per currency (not a break; explains balance gaps).';
 comment on column recon.run_summary.note is 'Why a check was skipped, why a stream failed, or why the run is incomplete.';
 comment on column recon.run_summary.generated_at is 'When the summary was written (UTC).';
+comment on column recon.run_summary.label is 'The account label of the run (--label, CARDREC_LABEL; default "default").';
+comment on column recon.run_summary.dialect is 'The API dialect the service spoke (v2.0 or v1.4).';
+comment on column recon.run_summary.period_from is 'First day (UTC) of the period reconciled: the start of the extracted history.';
+comment on column recon.run_summary.period_to is 'Last day (UTC, inclusive) of the period reconciled: the last day every stream covers.';
+comment on column recon.run_summary.snapshot_at is 'When the run took its balance snapshots (the account snapshot, else the last card snapshot; UTC).';

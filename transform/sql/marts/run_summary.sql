@@ -1,8 +1,25 @@
 -- grain: one row per (section, name, currency) of one run: the run's verdict, per-stream
 -- counts, per-check results per currency, and the amount on hold per currency.
--- Inputs: recon.params (run_id, as_of), summary_failures (why the run is incomplete).
+-- Inputs: recon.params (run_id, as_of), summary_failures (why the run is incomplete),
+-- summary_run (label, dialect). Every row says what the run covers: label, dialect, the
+-- period reconciled (the extracted history: first day .. last day every stream covers) and
+-- when the snapshots were taken.
 with params as (
     select * from recon.params
+),
+period as (
+    select
+        cast(timezone('UTC', min(covered_from)) as date) as period_from,
+        cast(timezone('UTC', min(covered_until)) as date) - 1 as period_to
+    from recon.coverage
+),
+snapshot as (
+    select coalesce(
+        (select max(fetched_at) from core.account_snapshots
+         where run_id = (select run_id from params)),
+        (select max(fetched_at) from core.card_snapshots
+         where run_id = (select run_id from params))
+    ) as snapshot_at
 ),
 open_breaks as (
     select * from recon.breaks where status = 'open'
@@ -96,5 +113,8 @@ final as (
 select
     (select run_id from params) as run_id, section, name, currency, verdict, fetched, loaded,
     quarantined, out_of_window, entities_checked, errors, warnings, infos, abs_difference,
-    amount_on_hold, note, (select as_of from params) as generated_at
+    amount_on_hold, note, (select as_of from params) as generated_at,
+    (select label from summary_run) as label, (select dialect from summary_run) as dialect,
+    (select period_from from period) as period_from, (select period_to from period) as period_to,
+    (select snapshot_at from snapshot) as snapshot_at
 from final
