@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any, Literal
 
 from extract.pagination import (
@@ -58,14 +58,17 @@ class Endpoint:
     order_fields: tuple[str, ...] = ()
 
     def window_params(self, first: date, last: date) -> dict[str, str]:
-        """The query parameters selecting the whole days ``first..last`` (inclusive)."""
+        """The query parameters selecting the whole days ``first..last`` (inclusive).
+
+        v1.4 date-times run from the first to the last 100 ns tick of those days: the
+        service's times carry ticks, so a window ending any coarser would leave the rest
+        of its last day between it and the next window (DESIGN.md, "Reliability rules").
+        """
         if self.date_format == "date":
             return {self.date_from: first.isoformat(), self.date_to: last.isoformat()}
-        start = datetime.combine(first, time.min)
-        end = datetime.combine(last, time.min) + timedelta(days=1) - timedelta(milliseconds=1)
         return {
-            self.date_from: start.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-            self.date_to: end.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            self.date_from: f"{first.isoformat()}T00:00:00.0000000Z",
+            self.date_to: f"{last.isoformat()}T23:59:59.9999999Z",
         }
 
     def items(self, body: Any) -> list[dict[str, Any]]:
