@@ -193,6 +193,9 @@ def reconcile(
         + ", ".join(f"cast(null as {t}) as {c}" for c, t in _BREAK_TYPES.items())
         + " where false"
     )
+    # identities of open breaks that a check compared again, in the window, and found to tie:
+    # only these are resolved (an entity a run did not compare keeps its status)
+    con.execute("create or replace temp table tied (break_id varchar)")
     stats: list[tuple[str, str, int | None, int | None, int | None, str | None]] = []
     skipped: dict[str, str] = {}
     for check in CHECKS:
@@ -221,6 +224,13 @@ def reconcile(
                 f"insert into current_breaks select {cols} from ({check.sql}) "  # noqa: S608
                 "where is_break and not out_of_window"
             )
+        if row[0] and _has_open_breaks(con, check.name):
+            con.execute(
+                f"insert into tied select {BREAK_ID_SQL} from ({check.sql}) "  # noqa: S608
+                f"where not is_break and not out_of_window and {BREAK_ID_SQL} in "
+                """(select break_id from recon.breaks where status = 'open' and "check" = ?)""",
+                [check.name],
+            )
     checks = pl.DataFrame(
         stats,
         schema={
@@ -242,9 +252,7 @@ def reconcile(
         )
     finally:
         con.unregister("_checks")
-    new, resolved = _merge_breaks(
-        con, run_id, as_of, [c.name for c in CHECKS if c.name not in skipped]
-    )
+    new, resolved = _merge_breaks(con, run_id, as_of)
     counts = con.execute(
         "select count(*), count(*) filter (where severity = 'error'), "
         "count(*) filter (where severity = 'warning') from recon.breaks where status = 'open'"
@@ -301,21 +309,30 @@ def write_summary(
     return str(row[0][0])
 
 
-def _merge_breaks(
-    con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime, ran: list[str]
-) -> tuple[int, int]:
-    """Upsert this run's breaks; resolve open breaks of checks that ran and no longer fire."""
+# A break's identity (check, entity_type, entity_id, currency), hashed: its stable break_id.
+BREAK_ID_SQL = (
+    "md5(check_name || '|' || entity_type || '|' || entity_id || '|' || coalesce(currency, ''))"
+)
+
+
+def _has_open_breaks(con: duckdb.DuckDBPyConnection, check: str) -> bool:
+    row = con.execute(
+        """select count(*) > 0 from recon.breaks where status = 'open' and "check" = ?""",
+        [check],
+    ).fetchall()
+    return bool(row and row[0][0])
+
+
+def _merge_breaks(con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime) -> tuple[int, int]:
+    """Upsert this run's breaks; resolve the open breaks a check compared again and found tie."""
     con.execute(
-        """
+        f"""
         create or replace temp table found as
-        select
-            md5(check_name || '|' || entity_type || '|' || entity_id || '|'
-                || coalesce(currency, '')) as break_id,
-            *
+        select {BREAK_ID_SQL} as break_id, *
         from current_breaks
         qualify row_number() over (partition by break_id order by abs(difference) desc nulls last)
             = 1
-        """
+        """  # noqa: S608 - BREAK_ID_SQL is our own constant
     )
     new_row = con.execute(
         "select count(*) from found where break_id not in (select break_id from recon.breaks)"
@@ -334,17 +351,13 @@ def _merge_breaks(
         """,
         [as_of, as_of, run_id],
     )
-    con.register("_ran", pl.DataFrame({"check": ran}).to_arrow())
-    try:
-        resolved = con.execute(
-            """
-            update recon.breaks set status = 'resolved', run_id = ?
-            where status = 'open'
-              and "check" in (select "check" from _ran)
-              and break_id not in (select break_id from found)
-            """,
-            [run_id],
-        ).fetchall()[0]
-    finally:
-        con.unregister("_ran")
+    resolved = con.execute(
+        """
+        update recon.breaks set status = 'resolved', run_id = ?
+        where status = 'open'
+          and break_id in (select break_id from tied)
+          and break_id not in (select break_id from found)
+        """,
+        [run_id],
+    ).fetchall()[0]
     return (int(new_row[0]) if new_row else 0), (int(resolved[0]) if resolved else 0)

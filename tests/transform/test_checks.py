@@ -27,6 +27,7 @@ from support.builders import (
     SNAPSHOT_AT,
     STREAMS,
     T0,
+    WATERMARK,
     cover,
     cover_all,
     make_account_log,
@@ -715,11 +716,26 @@ def test_card_checks_are_out_of_window_when_the_history_stops_a_day_before_the_s
     assert counts(db, "card_credit_usage") == (1, 0, 1)
 
 
-def test_card_checks_compare_a_snapshot_taken_within_a_day_of_the_history_end(
+def test_card_checks_are_out_of_window_when_the_history_ends_hours_before_the_snapshot(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Regression (closed periods): a period ending the day before the snapshot was compared
+    with it, so a card active since midnight broke on activity never extracted."""
+    given_cards_one_short_after_a_day_the_history_missed(db)
+    cover(db, *STREAMS, watermark=at(9).date())  # covered until Jan 10 00:00: 23 h before
+
+    run(db)
+
+    assert breaks(db, "card_balance") + breaks(db, "card_credit_usage") == []
+    assert counts(db, "card_balance") == (1, 0, 1)
+    assert counts(db, "card_credit_usage") == (1, 0, 1)
+
+
+def test_card_checks_compare_a_snapshot_the_history_reaches(
     db: duckdb.DuckDBPyConnection,
 ) -> None:
     given_cards_one_short_after_a_day_the_history_missed(db)
-    cover(db, *STREAMS, watermark=at(9).date())  # covered until Jan 10 00:00: 23 h before
+    cover(db, *STREAMS, watermark=at(10).date())  # covered until Jan 11 00:00, after the snapshot
 
     run(db)
 
@@ -834,7 +850,7 @@ def test_day_arithmetic_is_in_utc_days_across_a_dst_change_of_the_session_time_z
     (2026-03-29) a day lasted 23 hours and each cutoff moved by an hour."""
     db.execute("set TimeZone = 'Europe/Berlin'")
     db.execute("delete from raw.pages; delete from meta.state")
-    cover(db, "account_logs", first_day=date(2026, 3, 20), watermark=date(2026, 3, 28))
+    cover(db, "account_logs", first_day=date(2026, 3, 20), watermark=date(2026, 3, 29))
     cover(db, "card_account_logs", first_day=date(2026, 3, 29), watermark=date(2026, 3, 31))
     cover(db, "transactions", first_day=date(2026, 3, 20), watermark=date(2026, 3, 31))
     as_of = datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
@@ -844,8 +860,8 @@ def test_day_arithmetic_is_in_utc_days_across_a_dst_change_of_the_session_time_z
         ("T2", as_of - timedelta(days=7) + timedelta(minutes=30)),
     ):
         make_transaction(db, transaction_id=txn, status="authorized", auth_at=auth_at)
-    # account_balance: the ledger ends 2026-03-29 00:00Z, the snapshot 23 h 30 min later:
-    # within a day, so compared (and 1.00 short)
+    # account_balance: the ledger ends 2026-03-30 00:00Z, after the snapshot (2026-03-29 23:30Z,
+    # the day of the change): compared (and 1.00 short)
     make_account_log(
         db,
         trans_type="AccountTopUp",
@@ -1388,6 +1404,7 @@ def test_a_second_run_keeps_found_breaks_resolves_fixed_ones_and_leaves_skipped_
     assert (first.new_breaks, first.resolved_breaks, first.open_breaks) == (3, 0, 3)
 
     db.execute("update core.card_fee_items set amount = 1.00")
+    cover(db, *STREAMS, watermark=WATERMARK + timedelta(1))  # the second run extracted a day more
     make_account_snapshot(db, available_balance="-2.50", fetched_at=SNAPSHOT_AT + timedelta(1))
     # the service now answers in v2.0: no snapshot carries usedCreditAmount any more
     db.execute("delete from core.card_snapshots")
@@ -1407,3 +1424,26 @@ def test_a_second_run_keeps_found_breaks_resolves_fixed_ones_and_leaves_skipped_
     # its check was skipped: left as the first run saw it
     assert after["card_credit_usage"] == before["card_credit_usage"]
     assert before["card_credit_usage"][1:] == ("open", AS_OF, AS_OF, "run-1")
+
+
+def test_a_break_a_later_run_cannot_compare_keeps_its_status(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """RECONCILIATION.md: resolved only when a run compared the entity again and found it ties;
+    one out of the window (a snapshot taken after the history ends) keeps its status."""
+    make_account_log(db, trans_type="AccountTopUp", trans_amount="100.00", trans_at=at(3))
+    make_account_snapshot(db, available_balance="99.00")  # 1.00 short
+    run(db, run_id="run-1", as_of=AS_OF)
+    before = lifecycle(db)
+
+    # a later snapshot, after the extracted ledger: it cannot be compared
+    make_account_snapshot(db, available_balance="100.00", fetched_at=SNAPSHOT_AT + timedelta(2))
+    second = run(db, run_id="run-2", as_of=AS_OF + timedelta(days=2))
+
+    assert second.resolved_breaks == 0  # it would tie, but the ledger does not reach it
+    assert lifecycle(db) == before
+
+    cover(db, *STREAMS, watermark=WATERMARK + timedelta(3))  # now the ledger reaches it: ties
+    third = run(db, run_id="run-3", as_of=AS_OF + timedelta(days=3))
+    assert third.resolved_breaks == 1
+    assert lifecycle(db)["account_balance"][1] == "resolved"

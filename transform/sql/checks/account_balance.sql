@@ -60,11 +60,9 @@ final as (
         c.available_differs
             or coalesce(abs(c.frozen_balance - c.ledger_blocked) > c.tolerance, false) as is_break,
         -- the balance was made outside the extracted ledger: before its coverage (no entry at
-        -- or before the snapshot), or the ledger was extracted only up to a day before the
-        -- snapshot (UTC days, whatever the session time zone); it cannot tie
-        not c.has_entry
-            or coalesce(timezone('UTC', cv.covered_until)
-                        < timezone('UTC', c.fetched_at) - interval 1 day, true) as out_of_window
+        -- or before the snapshot), or after it (the ledger ends before the snapshot: a closed
+        -- period reconciled later holds entries never extracted); it cannot tie
+        not c.has_entry or coalesce(cv.covered_until < c.fetched_at, true) as out_of_window
     from compared c
     left join recon.coverage cv on cv.stream = 'account_logs'
 )

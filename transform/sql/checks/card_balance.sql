@@ -2,8 +2,8 @@
 -- invariant: snapshot balance = opening + sum of Completed card-log effects + sum of effect(t),
 -- up to the snapshot. Opening 0 when the card's ApplyCard log is in the history, else
 -- the earliest stored snapshot; with neither, the card is reported as info (insufficient history).
--- A snapshot taken more than a day (UTC) after the end of the card-log or transaction coverage
--- holds activity never extracted: out of window, as for account_balance.
+-- A snapshot taken after the end of the card-log or transaction coverage holds activity never
+-- extracted (a closed period reconciled later): out of window, as for account_balance.
 with cards as (
     select * from recon.cards where card_model = 'Standard'
 ),
@@ -28,12 +28,11 @@ txn_effects as (
 ),
 history_ends as (
     -- the snapshot holds what happened up to it: compared only when the card logs and the
-    -- transactions were both extracted to within a day of it (UTC), as for account_balance
+    -- transactions were both extracted up to it, as for account_balance
     select
         c.card_id,
-        coalesce(timezone('UTC', l.covered_until) >= timezone('UTC', c.snapshot_at) - interval 1 day
-                 and timezone('UTC', t.covered_until)
-                     >= timezone('UTC', c.snapshot_at) - interval 1 day, false) as covered
+        coalesce(l.covered_until >= c.snapshot_at and t.covered_until >= c.snapshot_at, false)
+            as covered
     from cards c
     left join recon.coverage l on l.stream = 'card_account_logs'
     left join recon.coverage t on t.stream = 'transactions'

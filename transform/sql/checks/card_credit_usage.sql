@@ -1,7 +1,7 @@
 -- grain: one ShareBalance card whose snapshot reports usedCreditAmount (v1.4).
 -- invariant: usedCreditAmount = -sum(effect(t)) over the card's transactions.
--- A snapshot taken more than a day (UTC) after the end of the transaction coverage holds
--- activity never extracted: out of window, as for account_balance.
+-- A snapshot taken after the end of the transaction coverage holds activity never extracted
+-- (a closed period reconciled later): out of window, as for account_balance.
 with cards as (
     select * from recon.cards
     where card_model = 'ShareBalance' and used_credit_amount is not null
@@ -9,12 +9,11 @@ with cards as (
 history as (
     -- a card created inside the extracted history has all its transactions in it; the
     -- snapshot holds what happened up to it: compared only when the transactions were
-    -- extracted to within a day of it (UTC), as for account_balance
+    -- extracted up to it, as for account_balance
     select
         c.card_id,
         c.created_at >= cv.covered_from as complete,
-        coalesce(timezone('UTC', cv.covered_until)
-                 >= timezone('UTC', c.snapshot_at) - interval 1 day, false) as covered
+        coalesce(cv.covered_until >= c.snapshot_at, false) as covered
     from cards c
     left join recon.coverage cv on cv.stream = 'transactions'
 ),

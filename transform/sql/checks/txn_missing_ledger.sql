@@ -1,6 +1,7 @@
 -- grain: one settled ShareBalance transaction.
 -- invariant: the account log has a settlement entry (Consume, ConsumeRefund, ConsumeReversal or
 -- TransFee - not a hold or release) whose orderNo is the transaction id.
+-- Out of window: the settlement may lie outside the extracted ledger (see the last CTE).
 with txns as (
     select * from recon.transaction_effects
     where card_model = 'ShareBalance' and status = 'settled'
@@ -26,9 +27,20 @@ final as (
         'settled ' || x.funds_direction || ' of ' || x.settled_amount
             || ' has no settlement entry in the account log' as detail,
         s.order_no is null as is_break,
-        coalesce(coalesce(x.settled_at, x.auth_at) < cv.covered_from
-                 or coalesce(x.settled_at, x.auth_at) >= cv.covered_until, true) as out_of_window
+        -- the entry is posted at settlement: outside the extracted ledger, it cannot be seen.
+        -- With no settle time (v2.0) it may be posted any time after the authorisation, so
+        -- when the ledger's coverage ends before the run's time (a closed period), it may lie
+        -- after the coverage: out of window, found by the run that covers it.
+        coalesce(
+            case
+                when x.settled_at is not null
+                    then x.settled_at < cv.covered_from or x.settled_at >= cv.covered_until
+                else x.auth_at < cv.covered_from or cv.covered_until <= p.as_of
+            end,
+            true
+        ) as out_of_window
     from txns x
+    cross join recon.params p
     left join settlements s on s.order_no = x.transaction_id
     left join recon.coverage cv on cv.stream = 'account_logs'
 )
