@@ -25,7 +25,7 @@ from extract.auth import ClientCredentials, OAuth2ClientCredentials
 from extract.client import ApiResponse, CardepassClient, make_client, validate_base_url
 from extract.engine import SliceResult, StreamOutcome, extract_streams
 from extract.limiter import AdaptiveLimiter
-from extract.snapshots import OrderRef, SnapshotResult, take_snapshots
+from extract.snapshots import OrderRef, SnapshotProgress, SnapshotResult, take_snapshots
 from extract.state import RawPage, Store
 from extract.streams import DIALECTS, STREAM_NAMES, DialectName, StreamName, detect_dialect
 
@@ -294,6 +294,7 @@ class Session:
         *,
         accounts: ApiResponse | None = None,
         on_snapshots: OnSnapshots | None = None,
+        progress: SnapshotProgress | None = None,
     ) -> SnapshotResult:
         """Snapshot cards, the account and open orders; land and load them."""
         snaps = await take_snapshots(
@@ -304,6 +305,7 @@ class Session:
             limiter=self.limiter,
             final_orders=store.final_orders(),
             accounts=accounts,
+            progress=progress,
         )
         if accounts is not None:
             snaps.requests += accounts.attempts
@@ -345,7 +347,7 @@ async def run_extraction(
     *,
     on_batch: OnBatch | None = None,
     on_snapshots: OnSnapshots | None = None,
-    progress: Callable[[StreamName, int, int], None] | None = None,
+    progress: SnapshotProgress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     today: date | None = None,
 ) -> ExtractionReport:
@@ -366,7 +368,14 @@ async def run_extraction(
         )
         card_ids, orders = references(outcomes)
         snaps = await session.snapshots(
-            store, run_id, dialect, card_ids, orders, accounts=accounts, on_snapshots=on_snapshots
+            store,
+            run_id,
+            dialect,
+            card_ids,
+            orders,
+            accounts=accounts,
+            on_snapshots=on_snapshots,
+            progress=progress,
         )
     requests = sum(o.requests for o in outcomes.values()) + snaps.requests
     return ExtractionReport(

@@ -2,7 +2,14 @@
 
 There is no endpoint that lists cards or orders: cards come from the ``cardId``s seen
 in the streams, orders from the ``orderNo``/``cardOrderNo`` of funding logs. A
-Completed order never changes, so it is fetched once and never again.
+Completed (or Failed) order never changes, so it is fetched once and never again.
+
+A fixed pool of workers (as many as the run's concurrency) takes the requests from one
+queue, each through the run's limiter: however many cards and orders there are, only
+that many wait on the limiter at once. A card's orders join the queue as soon as the
+card's snapshot says its model (so each needs one request, to the right endpoint), and
+go ahead of the cards still waiting; orders of a card not snapshotted this run try
+both endpoints.
 
 The v1.4 card endpoint returns the full card number and CVV. They are removed here,
 before the reply is kept anywhere (:func:`scrub_card_payload`): ``raw.pages`` holds
@@ -14,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from itertools import count
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import orjson
@@ -28,7 +36,13 @@ from extract.limiter import AdaptiveLimiter
 from extract.state import RawPage
 from extract.streams import ACCOUNTS, CARDS, ORDERS, Dialect
 
-__all__ = ["OrderRef", "SnapshotResult", "scrub_card_payload", "take_snapshots"]
+__all__ = [
+    "OrderRef",
+    "SnapshotProgress",
+    "SnapshotResult",
+    "scrub_card_payload",
+    "take_snapshots",
+]
 
 log = logging.getLogger(__name__)
 SENSITIVE_CARD_FIELDS = frozenset({"cardNumber", "cvv", "cvv2", "cvc", "pan"})
@@ -39,6 +53,19 @@ class OrderRef:
     order_no: str
     order_type: str
     card_id: str | None
+
+
+class SnapshotProgress(Protocol):
+    """A progress callback: ``progress(name, done, items)`` adds to ``name``'s counts.
+
+    The streams call it per page (``done`` pages, ``items`` items); the snapshots per
+    card or order finished (``name`` ``"cards"`` or ``"orders"``, ``done`` 1, ``items``
+    1 if a snapshot was kept, else 0), after announcing each count up front with
+    ``progress(name, 0, 0, total=n)``.
+    """
+
+    def __call__(self, name: str, done: int, items: int, /, *, total: int | None = None) -> None:
+        """Add ``done`` and ``items`` to ``name``; ``total`` says how many there will be."""
 
 
 @dataclass(slots=True)
@@ -93,6 +120,96 @@ def _page(stream: str, resp: ApiResponse, payload: str | None = None) -> RawPage
     )
 
 
+class _Fetcher:
+    """The snapshot requests, each through the run's limiter; what they return goes to ``out``."""
+
+    def __init__(
+        self, client: CardepassClient, limiter: AdaptiveLimiter, out: SnapshotResult
+    ) -> None:
+        self.client = client
+        self.limiter = limiter
+        self.out = out
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> ApiResponse:
+        async with self.limiter:
+            resp = await self.client.get_json(path, params)
+        self.out.requests += resp.attempts
+        return resp
+
+    async def card(self, card_id: str) -> bool:
+        """Snapshot one card (its model then decides its orders' endpoint); True if kept."""
+        out = self.out
+        try:
+            resp = await self.get(f"/v1/cards/{quote(card_id, safe='')}")
+        except NotFound as exc:
+            out.missing.append(f"card {card_id}: {exc}")
+            return False
+        except CardepassError as exc:
+            out.errors.append(f"card {card_id}: {exc}")
+            return False
+        payload, clean = scrub_card_payload(resp.content)
+        out.pages.append(_page(CARDS, resp, payload))
+        data = clean.get("data") if isinstance(clean, dict) else None
+        if isinstance(data, dict):
+            out.cards[card_id] = data
+            out.card_models[card_id] = str(data.get("cardModel"))
+        return True
+
+    async def order(self, ref: OrderRef) -> bool:
+        """Snapshot one order: one request if its card's model is known, else up to two."""
+        out = self.out
+        model = out.card_models.get(ref.card_id or "")
+        kinds = ["standard", "sharebalance"] if model != "ShareBalance" else ["sharebalance"]
+        if model == "Standard":
+            kinds = ["standard"]
+        for kind in kinds:
+            try:
+                resp = await self.get(
+                    f"/v1/orders/{kind}", {"OrderType": ref.order_type, "OrderNo": ref.order_no}
+                )
+            except NotFound:
+                continue
+            except CardepassError as exc:
+                out.errors.append(f"order {ref.order_no}: {exc}")
+                return False
+            out.pages.append(_page(ORDERS, resp))
+            data = resp.data
+            if isinstance(data, dict):
+                out.orders[ref.order_no] = data
+            return True
+        out.missing.append(f"order {ref.order_no}: not found as {' or '.join(kinds)} order")
+        return False
+
+
+Job = tuple[int, int, str | OrderRef]  # (priority: orders 0, cards 1; sequence; what)
+
+
+async def _work(
+    jobs: asyncio.PriorityQueue[Job], workers: int, do: Callable[[Job], Awaitable[None]]
+) -> None:
+    """Run ``workers`` workers over ``jobs`` until every job (and each one added) is done."""
+
+    async def worker() -> None:
+        while True:
+            job = await jobs.get()
+            try:
+                await do(job)
+            finally:
+                jobs.task_done()
+
+    running = [asyncio.create_task(worker()) for _ in range(max(workers, 1))]
+    finished = asyncio.ensure_future(jobs.join())
+    try:
+        # a worker only ever stops by raising: then that error is the step's
+        stopped, _ = await asyncio.wait([finished, *running], return_when=asyncio.FIRST_COMPLETED)
+        for task in stopped:
+            task.result()
+    finally:
+        for task in (finished, *running):
+            task.cancel()
+        await asyncio.gather(finished, *running, return_exceptions=True)
+
+
 async def take_snapshots(
     client: CardepassClient,
     dialect: Dialect,
@@ -102,65 +219,51 @@ async def take_snapshots(
     limiter: AdaptiveLimiter,
     final_orders: set[str],
     accounts: ApiResponse | None = None,
+    progress: SnapshotProgress | None = None,
 ) -> SnapshotResult:
     """Fetch every card, the account (unless already fetched) and the open orders."""
     out = SnapshotResult()
-
-    async def get(path: str, params: Mapping[str, str] | None = None) -> ApiResponse:
-        async with limiter:
-            resp = await client.get_json(path, params)
-        out.requests += resp.attempts
-        return resp
-
-    async def card(card_id: str) -> None:
-        try:
-            resp = await get(f"/v1/cards/{quote(card_id, safe='')}")
-        except NotFound as exc:
-            out.missing.append(f"card {card_id}: {exc}")
-            return
-        except CardepassError as exc:
-            out.errors.append(f"card {card_id}: {exc}")
-            return
-        payload, clean = scrub_card_payload(resp.content)
-        out.pages.append(_page(CARDS, resp, payload))
-        data = clean.get("data") if isinstance(clean, dict) else None
-        if isinstance(data, dict):
-            out.cards[card_id] = data
-            out.card_models[card_id] = str(data.get("cardModel"))
-
-    async def order(ref: OrderRef) -> None:
-        model = out.card_models.get(ref.card_id or "")
-        kinds = ["standard", "sharebalance"] if model != "ShareBalance" else ["sharebalance"]
-        if model == "Standard":
-            kinds = ["standard"]
-        for kind in kinds:
-            try:
-                resp = await get(
-                    f"/v1/orders/{kind}", {"OrderType": ref.order_type, "OrderNo": ref.order_no}
-                )
-            except NotFound:
-                continue
-            except CardepassError as exc:
-                out.errors.append(f"order {ref.order_no}: {exc}")
-                return
-            out.pages.append(_page(ORDERS, resp))
-            data = resp.data
-            if isinstance(data, dict):
-                out.orders[ref.order_no] = data
-            return
-        out.missing.append(f"order {ref.order_no}: not found as {' or '.join(kinds)} order")
-
+    fetch = _Fetcher(client, limiter, out)
+    cards = sorted(card_ids)
+    todo = [ref for no, ref in sorted(orders.items()) if no not in final_orders]
+    report = progress or _no_progress
+    report("cards", 0, 0, total=len(cards))
+    report("orders", 0, 0, total=len(todo))
     if accounts is None:
         try:
-            accounts = await get("/v1/accounts")
+            accounts = await fetch.get("/v1/accounts")
         except CardepassError as exc:
             out.errors.append(f"accounts: {exc}")
     if accounts is not None:
         out.pages.append(_page(ACCOUNTS, accounts))
         out.accounts = accounts.data
-    await asyncio.gather(*(card(c) for c in sorted(card_ids)))
-    todo = [ref for no, ref in sorted(orders.items()) if no not in final_orders]
-    await asyncio.gather(*(order(ref) for ref in todo))
+
+    jobs: asyncio.PriorityQueue[Job] = asyncio.PriorityQueue()
+    seq = count()
+    wanted = set(cards)
+    orders_of: dict[str, list[OrderRef]] = {}
+    for ref in todo:
+        if ref.card_id in wanted:  # asked for once its card's snapshot says the model
+            orders_of.setdefault(ref.card_id, []).append(ref)
+        else:
+            jobs.put_nowait((0, next(seq), ref))
+    for card_id in cards:
+        jobs.put_nowait((1, next(seq), card_id))
+
+    async def do(job: Job) -> None:
+        what = job[2]
+        if isinstance(what, OrderRef):
+            report("orders", 1, int(await fetch.order(what)))
+            return
+        report("cards", 1, int(await fetch.card(what)))
+        for ref in orders_of.pop(what, ()):
+            jobs.put_nowait((0, next(seq), ref))
+
+    await _work(jobs, limiter.maximum, do)
     if out.missing:
         log.warning("%d snapshot(s) not found, e.g. %s", len(out.missing), out.missing[0])
     return out
+
+
+def _no_progress(name: str, done: int, items: int, /, *, total: int | None = None) -> None:
+    """The progress callback of a run that shows none."""

@@ -15,7 +15,6 @@ model from the real annotations when a served deployment starts a run.)
 """
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from extract.auth import OAuth2ClientCredentials
 from extract.client import ApiResponse
 from extract.engine import StreamOutcome
 from extract.run import ExtractionReport, ExtractSettings, Session, references, shared_auth
-from extract.snapshots import SnapshotResult
+from extract.snapshots import SnapshotProgress, SnapshotResult
 from extract.state import Store
 from extract.streams import STREAM_NAMES, DialectName, StreamName
 from flows.crashpoints import crashpoint
@@ -41,7 +40,7 @@ from transform.load import init_schema, load_slices, load_snapshots, unsnapshott
 from transform.reconcile import ReconResult, ReconSettings, reconcile, write_summary
 
 FLOW_NAME = "cardepass-reconciliation"
-Progress = Callable[[StreamName, int, int], None]
+Progress = SnapshotProgress  # progress(name, done, items, total=None): streams and snapshots
 
 
 class PipelineError(Exception):
@@ -192,6 +191,7 @@ def snapshots_task(
                 orders,
                 accounts=accounts,
                 on_snapshots=load_snapshots,
+                progress=ctx.progress,
             )
 
     snaps = asyncio.run(go())

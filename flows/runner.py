@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from extract.streams import STREAM_NAMES, StreamName
+from extract.streams import STREAM_NAMES
 
 QUIET_LOGGING = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -49,7 +49,11 @@ def environment(**values: str | None) -> Iterator[None]:
 
 @contextmanager
 def progress_bars(console: Console, enabled: bool) -> Iterator[None]:
-    """Per-stream progress (pages, items, rate) fed by the extraction's page callback."""
+    """Progress per stream (pages, items, rate) and of the card and order snapshots.
+
+    Fed by the run's progress callback: the streams report pages, the snapshots report
+    each card and order done after telling their totals (so their bars are determinate).
+    """
     from flows import pipeline
 
     if not enabled:
@@ -58,27 +62,52 @@ def progress_bars(console: Console, enabled: bool) -> Iterator[None]:
     columns = (
         TextColumn("{task.description:<18}"),
         BarColumn(bar_width=20),
-        TextColumn("{task.fields[pages]:>6} pages {task.fields[items]:>8} items"),
+        TextColumn("{task.fields[counts]}"),
         TextColumn("{task.fields[rate]:>7} items/s"),
         TimeElapsedColumn(),
     )
+    snapshots = ("cards", "orders")
+
+    def _counts(done: int, items: int, total: float | None = None) -> str:
+        """Pages and items of a stream; done of total, and items kept, of a snapshot row."""
+        if total is None:
+            return f"{done:>6} pages {items:>8} items"
+        return f"{done:>6}/{int(total):<6}{items:>8} items"
+
     with Progress(*columns, console=console, transient=True) as progress:
+        names: tuple[str, ...] = (*STREAM_NAMES, *snapshots)
+        # a snapshot row starts (its clock too) when it is told its total
         tasks = {
-            s: progress.add_task(s, total=None, pages=0, items=0, rate="-") for s in STREAM_NAMES
-        }
-        counts = {s: [0, 0] for s in STREAM_NAMES}
-
-        def on_page(stream: StreamName, pages: int, items: int) -> None:
-            counts[stream][0] += pages
-            counts[stream][1] += items
-            task = progress.tasks[tasks[stream]]
-            elapsed = task.elapsed or 0.0
-            rate = f"{counts[stream][1] / elapsed:,.0f}" if elapsed > 0.5 else "-"
-            progress.update(
-                tasks[stream], pages=counts[stream][0], items=counts[stream][1], rate=rate
+            name: progress.add_task(
+                name,
+                total=None,
+                start=name not in snapshots,
+                counts="" if name in snapshots else _counts(0, 0),
+                rate="-",
             )
+            for name in names
+        }
+        counts = {name: [0, 0] for name in names}
 
-        pipeline.PROGRESS = on_page
+        def on_progress(name: str, done: int, items: int, total: int | None = None) -> None:
+            row = tasks.get(name)
+            if row is None:
+                return
+            if total is not None:
+                progress.reset(row, total=total)  # clears the counts and starts the clock
+                counts[name] = [0, 0]
+            counts[name][0] += done
+            counts[name][1] += items
+            task = progress.tasks[row]
+            elapsed = task.elapsed or 0.0
+            rate = f"{counts[name][1] / elapsed:,.0f}" if elapsed > 0.5 else "-"
+            if name in snapshots:
+                text = _counts(counts[name][0], counts[name][1], task.total)
+                progress.update(row, completed=counts[name][0], counts=text, rate=rate)
+            else:
+                progress.update(row, counts=_counts(*counts[name]), rate=rate)
+
+        pipeline.PROGRESS = on_progress
         try:
             yield
         finally:

@@ -62,6 +62,7 @@ class Size:
 
 SIZES: dict[str, Size] = {
     "tiny": Size(cards=10, txns=240, days=21),
+    "small": Size(cards=60, txns=3_000, days=90),  # long enough to close a period 30 days ago
     "demo": Size(cards=300, txns=30_000, days=90),
     "large": Size(cards=5_000, txns=1_000_000, days=180),
 }
@@ -390,9 +391,9 @@ class _Builder:
 
         # Withdraw part of the funding slack after the mid-life top-up: the card's
         # balance stays >= 0.15 * spending + 40.00 throughout, so this never overdraws.
-        for c in map(int, self.pick(n_cards, 0.1, live_std)):
+        for c in map(int, self.pick(n_cards, 0.2, live_std)):
             amount = _round_down(0.1 * (s1[c] + s2[c]) + 2_000, 100)
-            at = int(mid[c] + (0.5 + 0.4 * rng.random()) * (act_end[c] - mid[c]))
+            at = int(mid[c] + (0.05 + 0.85 * rng.random()) * (act_end[c] - mid[c]))
             rows.append((c, CARD_WITHDRAW, amount, at, at + 45_000, 100, False))
 
         logs = self._card_log_table(rows, cards)

@@ -9,12 +9,21 @@ lists both. Check names are RECONCILIATION.md's.
 
 ``manifest(dialect)`` splits what a dialect can show from what it cannot: v2.0 cards
 carry no ``usedCreditAmount``, so credit checks are listed there as undetectable.
+
+``build(name, world, period=(first, last))`` plants every fault inside a reconciliation
+period (UTC days, inclusive), away from its edges, so a run over exactly that period must
+find it. A *closed* period (one that ends before the world's clock) cannot show a fault
+that only a snapshot reveals — snapshots are taken at run time, after activity the period
+does not hold — nor, in v2.0, a settlement entry that is missing (its transaction carries
+no settlement time, so the entry may lie after the period); the manifest lists those as
+undetectable, with the reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -35,6 +44,8 @@ from sandbox.model import (
 from sandbox.world import World
 
 ERROR, WARNING = "error", "warning"
+EDGE_MS = 2 * DAY_MS  # a fault planted in a period keeps this far from its edges
+EVER = (np.iinfo(np.int64).min, np.iinfo(np.int64).max)  # no period: anywhere in the world
 
 
 class ScenarioError(ValueError):
@@ -50,9 +61,28 @@ class Planted:
     currency: str
     note: str
     needs: str | None = None  # a field only some dialects carry ("usedCreditAmount")
+    snapshot: bool = False  # shown only by a snapshot compared with the history up to it
+    settlement: bool = False  # shown only by a settlement entry's absence
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "needs"}
+        hidden = {"needs", "snapshot", "settlement"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
+
+    def hidden_by(self, dialect: str, closed: bool) -> str | None:
+        """Why a reconciliation in ``dialect`` cannot show this break, or None if it must."""
+        if self.needs is not None and dialect == "v2.0":
+            return f"the {dialect} card endpoint has no {self.needs}"
+        if closed and self.snapshot:
+            return (
+                "the period is closed: snapshots are taken at run time, after activity the "
+                "period does not hold"
+            )
+        if closed and self.settlement and dialect == "v2.0":
+            return (
+                "the period is closed and v2.0 transactions carry no settlement time: the "
+                "missing entry may lie after the period"
+            )
+        return None
 
 
 @dataclass
@@ -63,6 +93,7 @@ class Planter:
     rng: np.random.Generator
     planted: list[Planted] = field(default_factory=list)
     used_cards: set[int] = field(default_factory=set)
+    period: tuple[int, int] = EVER  # ms, end exclusive: where faults may be planted
 
     def plant(
         self,
@@ -73,8 +104,29 @@ class Planter:
         note: str,
         severity: str = ERROR,
         needs: str | None = None,
+        *,
+        snapshot: bool = False,
+        settlement: bool = False,
     ) -> None:
-        self.planted.append(Planted(check, severity, entity_type, entity_id, currency, note, needs))
+        self.planted.append(
+            Planted(
+                check, severity, entity_type, entity_id, currency, note, needs, snapshot, settlement
+            )
+        )
+
+    def inside(self, times: np.ndarray) -> np.ndarray:
+        """Which ``times`` lie inside the period, away from its edges (all, with no period)."""
+        if self.period == EVER:
+            return np.ones(len(times), dtype=bool)
+        lo, hi = self.period
+        return (times >= lo + EDGE_MS) & (times < hi - EDGE_MS)
+
+    @property
+    def latest(self) -> int:
+        """The latest time a fault may be planted at: the clock, or the period's inner end."""
+        if self.period == EVER:
+            return self.as_of
+        return min(self.as_of, self.period[1] - EDGE_MS)
 
     def pick(self, candidates: np.ndarray, card_of: np.ndarray | None = None) -> int:
         """One candidate row whose card no other plant has touched."""
@@ -114,7 +166,13 @@ class Planter:
     def completed_card_logs(self, kind: int) -> np.ndarray:
         lg = self.world.card_logs
         ok = (lg.kind == kind) & ~lg.failed & (lg.completed_at <= self.as_of)
+        ok &= self.inside(lg.trans_at) & self.inside(lg.completed_at)
         return np.flatnonzero(ok)
+
+    def active_cards(self) -> set[int]:
+        """Cards with a transaction authorised inside the period (a run over it sees them)."""
+        t = self.world.txns
+        return set(np.unique(t.card[self.inside(t.auth_at) & (t.auth_at <= self.as_of)]).tolist())
 
     def account_row(self, order_no: str) -> int:
         rows = np.flatnonzero(self.world.account_logs.order_no == order_no)
@@ -123,7 +181,7 @@ class Planter:
 
     def next_in_currency(self, row: int) -> int | None:
         a = self.world.account_logs
-        later = np.flatnonzero((a.currency == a.currency[row]) & (a.trans_at <= self.as_of))
+        later = np.flatnonzero((a.currency == a.currency[row]) & (a.trans_at <= self.latest))
         later = later[later > row]
         return int(later[0]) if len(later) else None
 
@@ -131,6 +189,7 @@ class Planter:
         t, c = self.world.txns, self.world.cards
         is_sb = np.array([m == SHARE_BALANCE for m in c.model])
         ok = (t.kind == CONSUME) & (t.settle_at <= self.as_of) & is_sb[t.card]
+        ok &= self.inside(t.auth_at) & self.inside(t.settle_at)
         return np.flatnonzero(ok)
 
     def settlement_row(self, txn_row: int) -> int:
@@ -229,6 +288,7 @@ def drifted_card_balance(p: Planter) -> None:
         p.world.cards.id[c],
         p.world.cards.currency[c],
         "snapshot balance 1.37 above the computed balance",
+        snapshot=True,
     )
 
 
@@ -243,6 +303,7 @@ def missing_ledger_entry(p: Planter) -> None:
         str(t.id[r]),
         _card_currency(p, int(t.card[r])),
         "settlement entry never posted",
+        settlement=True,
     )
 
 
@@ -267,7 +328,7 @@ def orphan_ledger_entry(p: Planter) -> None:
     w = p.world
     c = p.pick(p.live_cards(SHARE_BALANCE))
     p.used_cards.add(c)
-    at = min(w.as_of, w.end_ms) - 2 * DAY_MS
+    at = min(p.latest, w.end_ms) - 2 * DAY_MS
     ghost = str(_Ids(w.gen.seed, "ghost").make(np.array([at]))[0])
     entry_id = str(_Ids(w.gen.seed, "orphan").make(np.array([at]))[0])
     row = AccountLogs(
@@ -333,7 +394,14 @@ def account_balance_drift(p: Planter) -> None:
     """The account endpoint reports 12.34 less than the ledger says."""
     cur = p.world.primary_currency
     p.world.adjust.account_available_cents[cur] = -1_234
-    p.plant("account_balance", "account", cur, cur, "available 12.34 below the last entry")
+    p.plant(
+        "account_balance",
+        "account",
+        cur,
+        cur,
+        "available 12.34 below the last entry",
+        snapshot=True,
+    )
 
 
 def credit_usage_drift(p: Planter) -> None:
@@ -348,6 +416,7 @@ def credit_usage_drift(p: Planter) -> None:
         p.world.cards.currency[c],
         "usedCreditAmount 5.00 above the transactions",
         needs="usedCreditAmount",
+        snapshot=True,
     )
 
 
@@ -371,8 +440,11 @@ def withdraw_amount_differs(p: Planter) -> None:
 def credit_limit_exceeded(p: Planter) -> None:
     """A ShareBalance card's limit was lowered below what it has already used."""
     w = p.world
+    seen = p.active_cards()  # a run over the period discovers the card
     cands = [
-        int(c) for c in p.live_cards(SHARE_BALANCE) if w.card_view(int(c)).used_credit_cents > 200
+        int(c)
+        for c in p.live_cards(SHARE_BALANCE)
+        if int(c) in seen and w.card_view(int(c)).used_credit_cents > 200
     ]
     c = p.pick(np.array(cands))
     p.used_cards.add(c)
@@ -389,15 +461,18 @@ def credit_limit_exceeded(p: Planter) -> None:
 
 
 def stale_authorization(p: Planter) -> None:
-    """An authorisation ten days old that never settled."""
+    """An authorisation ten days old (or older, in a period that ended before) that never
+    settled."""
     w = p.world
     t = w.txns
     is_std = np.array([m == STANDARD for m in w.cards.model])
+    newest = min(w.as_of - 10 * DAY_MS, p.latest)
     old = (
         (t.kind == CONSUME)
         & is_std[t.card]
-        & (t.auth_at < w.as_of - 10 * DAY_MS)
-        & (t.auth_at > w.as_of - 14 * DAY_MS)
+        & (t.auth_at < newest)
+        & (t.auth_at > newest - 4 * DAY_MS)
+        & p.inside(t.auth_at)
         & (t.settle_at != NEVER)
         & (w.cards.cancelled_at[t.card] == NEVER)
     )
@@ -445,34 +520,57 @@ class Scenario:
     name: str
     world: World
     planted: list[Planted]
+    period: tuple[date, date] | None = None  # the reconciliation period planted into
+
+    @property
+    def closed(self) -> bool:
+        """The period ends before the world's clock: snapshots come after it."""
+        return (
+            self.period is not None and _day_ms(self.period[1] + timedelta(1)) <= self.world.as_of
+        )
 
     def manifest(self, dialect: str) -> dict[str, Any]:
-        """The breaks a reconciliation of this world, read in ``dialect``, must report."""
-        shown = [b for b in self.planted if b.needs is None or dialect != "v2.0"]
-        hidden = [b for b in self.planted if b not in shown]
+        """The breaks a reconciliation of this world (over its period), read in ``dialect``,
+        must report; and those it cannot, with the reason."""
+        reasons = {id(b): b.hidden_by(dialect, self.closed) for b in self.planted}
         g = self.world.gen
-        return {
+        out: dict[str, Any] = {
             "scenario": self.name,
             "seed": g.seed,
             "size": g.size,
             "dialect": dialect,
-            "breaks": [b.as_dict() for b in shown],
+            "breaks": [b.as_dict() for b in self.planted if reasons[id(b)] is None],
             "undetectable": [
-                b.as_dict() | {"reason": f"the {dialect} card endpoint has no {b.needs}"}
-                for b in hidden
+                b.as_dict() | {"reason": reasons[id(b)]}
+                for b in self.planted
+                if reasons[id(b)] is not None
             ],
         }
+        if self.period is not None:
+            out["period"] = {"from": self.period[0].isoformat(), "to": self.period[1].isoformat()}
+        return out
 
 
-def build(name: str, world: World) -> Scenario:
-    """Plant scenario ``name``'s faults into ``world`` (in place)."""
+def build(name: str, world: World, period: tuple[date, date] | None = None) -> Scenario:
+    """Plant scenario ``name``'s faults into ``world`` (in place), inside ``period`` (first
+    and last UTC day, inclusive) when given."""
     if name not in SCENARIOS:
         raise ScenarioError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
     planter = Planter(world, np.random.default_rng([world.gen.seed, 7919]))
+    if period is not None:
+        first, last = period
+        if last < first:
+            raise ScenarioError(f"the period ends ({last}) before it starts ({first})")
+        planter.period = (_day_ms(first), _day_ms(last + timedelta(1)))
     for plant in SCENARIOS[name]:
         plant(planter)
     world.reindex()
-    return Scenario(name, world, planter.planted)
+    return Scenario(name, world, planter.planted, period)
+
+
+def _day_ms(day: date) -> int:
+    """The first millisecond of a UTC day."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 def _card_currency(p: Planter, card: int) -> str:

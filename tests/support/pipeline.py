@@ -66,13 +66,29 @@ def run_pipeline(
 
 
 def reconcile_world(
-    scenario: str, dialect: str, size: str = "tiny", seed: int = 3
+    scenario: str,
+    dialect: str,
+    size: str = "tiny",
+    seed: int = 3,
+    *,
+    ended_days_ago: int | None = None,
 ) -> tuple[duckdb.DuckDBPyConnection, scenarios.Scenario, ReconResult, str]:
-    """Plant ``scenario``, run extraction + load + reconciliation; return db, scenario, result."""
+    """Plant ``scenario``, run extraction + load + reconciliation; return db, scenario, result.
+
+    ``ended_days_ago``: reconcile the period from the world's first day to that many days
+    before today (a closed period, as a user reconciling last month does), with the faults
+    planted inside it; the snapshots are still taken now.
+    """
     world = World.create(seed=seed, size=size)
-    sc = scenarios.build(scenario, world)
-    con, report, _ = run_pipeline(world, dialect)
+    first, today = world_days(world)
+    if ended_days_ago is None:
+        sc = scenarios.build(scenario, world)
+        con, report, _ = run_pipeline(world, dialect)
+    else:
+        period = (first, today - timedelta(days=ended_days_ago))
+        sc = scenarios.build(scenario, world, period=period)
+        con, report, _ = run_pipeline(world, dialect, end=period[1])
     assert not report.failed, report.failed
     result = reconcile(con, "r1", datetime.now(UTC))
-    verdict = write_summary(con, "r1", report.failed)
+    verdict = write_summary(con, "r1", report.failed, dialect=dialect)
     return con, sc, result, verdict

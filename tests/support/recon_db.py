@@ -65,5 +65,5 @@ def reconciled_db(
         )
     )
     reconcile(con, run_id, now)
-    write_summary(con, run_id, report.failed)
+    write_summary(con, run_id, report.failed, dialect=dialect)
     return con

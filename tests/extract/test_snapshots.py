@@ -1,0 +1,169 @@
+"""The snapshot step: progress for every card and order, concurrent, one request per order.
+
+Issue 12 (item 11): at `--size large` the order snapshots took 10 min 38 s with the
+progress bars frozen. Every card and order was one coroutine waiting on the run's
+limiter at once (thousands of them), so each finished request woke every waiter: the
+step grew with the square of its size. These tests pin the shape that fixed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+
+from extract.auth import ClientCredentials
+from extract.run import ExtractSettings, Session
+from extract.snapshots import OrderRef, SnapshotResult
+from extract.state import Store
+from sandbox.app import create_app
+from sandbox.world import World
+
+END = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+class InFlight(httpx.AsyncBaseTransport):
+    """The sandbox app over ASGI with a little network latency, counting what is in flight."""
+
+    def __init__(self, app: Any, latency: float = 0.002) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.latency = latency
+        self.now = 0
+        self.most = 0  # requests in flight at once, at most
+        self.most_tasks = 0  # asyncio tasks alive at once, at most
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        self.most_tasks = max(self.most_tasks, len(asyncio.all_tasks()))
+        try:
+            await asyncio.sleep(self.latency)
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.now -= 1
+
+
+def refs(world: World, *, without_card: Collection[str] = ()) -> dict[str, OrderRef]:
+    """Every order of the world, as the logs refer to it (with its card, unless told not)."""
+    return {
+        o.order_no: OrderRef(
+            o.order_no,
+            o.order_type,
+            None if o.order_no in without_card else str(world.cards.id[o.card]),
+        )
+        for o in world.orders.values()
+    }
+
+
+def snapshot(
+    world: World,
+    card_ids: set[str],
+    orders: dict[str, OrderRef],
+    *,
+    dialect: str = "v2.0",
+    concurrency: int = 4,
+    store: Store | None = None,
+    progress: Any = None,
+) -> tuple[SnapshotResult, InFlight, list[dict[str, Any]]]:
+    """Session.snapshots against the sandbox; the result, the transport, the sandbox's log."""
+    app = create_app(world, dialect=dialect)
+    transport = InFlight(app)
+    settings = ExtractSettings(
+        "http://127.0.0.1/openapi",
+        ClientCredentials("sandbox", "sandbox-secret"),
+        dialect=dialect,  # type: ignore[arg-type]
+        concurrency=concurrency,
+        backoff_base=0.0,
+    )
+
+    async def go() -> SnapshotResult:
+        async with Session(settings, transport) as session:
+            return await session.snapshots(
+                store or Store(duckdb.connect()),
+                "r1",
+                dialect,  # type: ignore[arg-type]
+                card_ids,
+                orders,
+                progress=progress,
+            )
+
+    snaps = asyncio.run(go())
+    return snaps, transport, list(app.state.sandbox.requests)
+
+
+def test_snapshot_step_reports_its_totals_then_progress_for_every_card_and_order() -> None:
+    world = World.create(seed=3, size="tiny", end=END)
+    cards = {str(c) for c in world.cards.id} | {"no-such-card"}
+    orders = refs(world)
+    final = next(o.order_no for o in world.orders.values() if world.order_status(o) == "Completed")
+    store = Store(duckdb.connect())
+    first, _, _ = snapshot(world, cards, {final: orders[final]}, store=store)
+    assert first.orders[final]["status"] == "Completed", "a final order, never asked for again"
+    calls: list[tuple[str, int, int, int | None]] = []
+
+    def progress(name: str, done: int, items: int, total: int | None = None) -> None:
+        calls.append((name, done, items, total))
+
+    snaps, _, _ = snapshot(world, cards, orders, store=store, progress=progress)
+    open_orders = len(orders) - 1
+    totals = {"cards": len(cards), "orders": open_orders}
+    for name, total in totals.items():
+        mine = [c for c in calls if c[0] == name]
+        assert mine[0] == (name, 0, 0, total), "the total is told before any progress"
+        assert all(c[3] is None for c in mine[1:]), "the total is told once"
+        assert sum(c[1] for c in mine) == total, f"every {name[:-1]} reports done once"
+        assert all(c[1] == 1 for c in mine[1:])
+    assert sum(c[2] for c in calls if c[0] == "cards") == len(snaps.cards) == len(cards) - 1
+    assert sum(c[2] for c in calls if c[0] == "orders") == len(snaps.orders) == open_orders
+    assert len(snaps.missing) == 1 and snaps.missing[0].startswith("card no-such-card")
+    assert {name for name, *_ in calls} == {"cards", "orders"}
+
+
+def test_snapshot_requests_run_concurrently_within_the_run_limit() -> None:
+    world = World.create(seed=3, size="tiny", end=END)
+    cards = {str(c) for c in world.cards.id}
+    concurrency = 3
+    snaps, transport, log = snapshot(world, cards, refs(world), concurrency=concurrency)
+    assert not snaps.errors and len(snaps.orders) == len(world.orders)
+    assert 1 < transport.most <= concurrency, transport.most
+    # a fixed pool of workers, not one waiter on the limiter per card and order (the
+    # quadratic slowdown of issue 12): the test's task, the workers and their join
+    jobs = len(cards) + len(world.orders)
+    assert transport.most_tasks <= concurrency + 2 < jobs, transport.most_tasks
+    # orders of a card go as soon as its snapshot is in, not after every card
+    kinds = [e["path"].split("/")[2] for e in log if e["path"].startswith("/v1/")]
+    assert kinds.index("orders") < len(kinds) - 1 - kinds[::-1].index("cards")
+
+
+@pytest.mark.parametrize("dialect", ["v2.0", "v1.4"])
+def test_an_order_of_a_card_with_a_known_model_takes_one_request(dialect: str) -> None:
+    world = World.create(seed=3, size="tiny", end=END)
+    cards = {str(c) for c in world.cards.id}
+    orders = refs(world)
+    snaps, _, log = snapshot(world, cards, orders, dialect=dialect)
+    assert len(snaps.orders) == len(orders) and not snaps.missing and not snaps.errors
+    asked = [e for e in log if e["path"].startswith("/v1/orders/")]
+    assert len(asked) == len(orders), "one request per order"
+    assert all(e["status"] == 200 for e in asked), "each to its card model's endpoint"
+    card_done = {
+        e["path"].rsplit("/", 1)[1]: i for i, e in enumerate(log) if "/cards/" in e["path"]
+    }
+    for i, e in enumerate(log):
+        if e["path"].startswith("/v1/orders/"):
+            card = orders[e["params"]["OrderNo"]].card_id
+            assert card is not None and card_done[card] < i, "asked for after its card"
+
+
+def test_an_order_without_a_known_card_tries_both_endpoints() -> None:
+    world = World.create(seed=3, size="tiny", end=END)
+    share = next(o.order_no for o in world.orders.values() if o.model == "ShareBalance")
+    orders = refs(world, without_card={share})
+    snaps, _, log = snapshot(world, set(), {share: orders[share]})
+    assert share in snaps.orders
+    asked = [(e["path"], e["status"]) for e in log if e["path"].startswith("/v1/orders/")]
+    assert asked == [("/v1/orders/standard", 404), ("/v1/orders/sharebalance", 200)]
