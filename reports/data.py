@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,13 @@ import polars as pl
 __all__ = [
     "AGE_BUCKETS",
     "BREAK_COLUMNS",
+    "BREAK_SEVERITIES",
     "MONEY_COLUMNS",
     "SEVERITIES",
     "CheckLine",
     "ReportError",
     "RunReport",
+    "RunScope",
     "StreamLine",
     "at_stake",
     "load_report",
@@ -33,14 +35,16 @@ __all__ = [
 
 SQL_DIR = Path(__file__).parent / "sql"
 
-# The break as exported (RECONCILIATION.md), then its age at the run.
+# The break as exported (RECONCILIATION.md), with its root and its ages at the run.
 BREAK_COLUMNS = (
     "break_id", "check", "severity", "entity_type", "entity_id", "card_id", "currency",
     "expected", "actual", "difference", "as_of", "detail", "first_seen_at", "last_seen_at",
-    "status", "age_days", "age_bucket",
+    "status", "root_id", "age_days", "days_open", "age_bucket",
 )  # fmt: skip
 MONEY_COLUMNS = ("expected", "actual", "difference")
 SEVERITIES = ("error", "warning", "info")
+BREAK_SEVERITIES = ("error", "warning")  # open breaks; an info is a note, not a break
+# The labels of recon.age_bucket (transform/sql/recon.sql), in order; a test holds them equal.
 AGE_BUCKETS = ("0-1 d", "2-7 d", "8-30 d", "> 30 d")
 ZERO = Decimal("0.00")
 
@@ -81,6 +85,22 @@ class StreamLine:
 
 
 @dataclass(frozen=True)
+class RunScope:
+    """What a run covers: the account label, the dialect, the period and the snapshot time."""
+
+    label: str | None
+    dialect: str | None
+    period_from: date | None
+    period_to: date | None
+    snapshot_at: datetime | None
+
+    def period(self) -> str:
+        if self.period_from is None or self.period_to is None:
+            return "no extracted history"
+        return f"{self.period_from.isoformat()} to {self.period_to.isoformat()} (UTC)"
+
+
+@dataclass(frozen=True)
 class RunReport:
     """Everything the reports of one run show."""
 
@@ -93,23 +113,42 @@ class RunReport:
     checks: tuple[CheckLine, ...]
     streams: tuple[StreamLine, ...]
     on_hold: tuple[tuple[str, Decimal, int], ...]  # (currency, amount, authorisations)
+    scope: RunScope  # what the run covers
 
     @property
     def open_breaks(self) -> pl.DataFrame:
-        return self.breaks.filter(pl.col("status") == "open")
+        """Open errors and warnings: the breaks to work (infos are notes)."""
+        return self.breaks.filter(
+            (pl.col("status") == "open") & pl.col("severity").is_in(BREAK_SEVERITIES)
+        )
+
+    @property
+    def open_notes(self) -> pl.DataFrame:
+        """Open infos: worth knowing, nothing to fix (e.g. settled amounts that differ)."""
+        return self.breaks.filter(
+            (pl.col("status") == "open") & ~pl.col("severity").is_in(BREAK_SEVERITIES)
+        )
 
     @property
     def resolved_count(self) -> int:
-        return self.breaks.height - self.open_breaks.height
+        return self.breaks.filter(pl.col("status") != "open").height
 
     def open_count(self, severity: str) -> int:
-        return self.open_breaks.filter(pl.col("severity") == severity).height
+        frame = self.open_notes if severity not in BREAK_SEVERITIES else self.open_breaks
+        return frame.filter(pl.col("severity") == severity).height
 
     def open_rows(self, severity: str | None = None) -> list[dict[str, Any]]:
         frame = self.open_breaks
         if severity is not None:
             frame = frame.filter(pl.col("severity") == severity)
         return frame.to_dicts()
+
+    def notes_by_check(self) -> list[tuple[str, str, int]]:
+        """(check, currency, open infos), most first."""
+        counts = Counter(
+            (r["check"], r["currency"] or "") for r in self.open_notes.iter_rows(named=True)
+        )
+        return [(c, cur, n) for (c, cur), n in sorted(counts.items(), key=lambda kv: -kv[1])]
 
     def checks_with_open_breaks(self) -> list[str]:
         """Checks with open breaks, in report order (errors first)."""
@@ -144,11 +183,23 @@ def stake(row: Mapping[str, Any]) -> Decimal:
 
 
 def at_stake(rows: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
-    """Amount at stake per currency of the open error breaks among ``rows``."""
-    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    """Amount at stake per currency of the open error breaks among ``rows``, each money
+    movement once: breaks that share a root (``root_id``) count the root's amount (or, when
+    the root is not among them, the largest of theirs)."""
+    roots: dict[tuple[str, str], Decimal] = {}  # (currency, root) -> the root's amount
+    explained: dict[tuple[str, str], Decimal] = {}  # ... the largest of the others'
     for row in rows:
-        if row["status"] == "open" and row["severity"] == "error":
-            out[row["currency"] or ""] += stake(row)
+        if row["status"] != "open" or row["severity"] != "error":
+            continue
+        root = row.get("root_id") or row["break_id"]
+        key = (row["currency"] or "", root)
+        if row["break_id"] == root:
+            roots[key] = stake(row)
+        else:
+            explained[key] = max(explained.get(key, ZERO), stake(row))
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for (currency, _), amount in (explained | roots).items():
+        out[currency] += amount
     return dict(sorted(out.items()))
 
 
@@ -160,8 +211,8 @@ def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport:
     """Read the run's breaks, summary, checks, streams and holds from ``recon.*``."""
     try:
         run = con.execute(
-            "select verdict, generated_at, note from recon.run_summary "
-            "where run_id = ? and section = 'run'",
+            "select verdict, generated_at, note, label, dialect, period_from, period_to, "
+            "snapshot_at from recon.run_summary where run_id = ? and section = 'run'",
             [run_id],
         ).fetchall()
     except duckdb.CatalogException as exc:
@@ -173,7 +224,7 @@ def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport:
             f"run {run_id!r} has no summary in recon.run_summary; "
             "reconcile it (and write its summary) before writing its reports"
         )
-    verdict, generated_at, note = run[0]
+    verdict, generated_at, note, *scope = run[0]
     breaks = con.sql(_sql("breaks"), params={"generated_at": generated_at}).pl()
     summary = con.sql(_sql("summary"), params={"run_id": run_id}).pl()
     checks = tuple(
@@ -205,4 +256,5 @@ def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport:
         checks=checks,
         streams=streams,
         on_hold=on_hold,
+        scope=RunScope(*scope),
     )

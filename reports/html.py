@@ -15,7 +15,14 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from reports.data import AGE_BUCKETS, SEVERITIES, CheckLine, RunReport, at_stake
+from reports.data import (
+    AGE_BUCKETS,
+    BREAK_SEVERITIES,
+    SEVERITIES,
+    CheckLine,
+    RunReport,
+    at_stake,
+)
 from reports.svg import SEVERITY_COLOURS, Bar, hbar_chart
 
 __all__ = ["MAX_BREAK_ROWS", "VERDICTS", "render_html"]
@@ -40,10 +47,11 @@ def render_html(report: RunReport, max_rows: int = MAX_BREAK_ROWS) -> str:
         _tiles(report),
         _charts(report) if report.open_breaks.height else _all_clear(report),
         _breaks_table(report, max_rows) if report.open_breaks.height else "",
+        _notes_table(report) if report.open_notes.height else "",
         _checks_table(report.checks),
         f'<div class="pair">{_streams_table(report)}{_notes(report)}</div>',
     ]
-    title = f"Reconciliation report — run {report.run_id}"
+    title = f"Reconciliation report — {report.scope.label or 'default'} — run {report.run_id}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -95,10 +103,14 @@ def _header(report: RunReport) -> str:
         sub = f"no error breaks; {_plural(warnings, 'warning')} to review"
     else:
         sub = "every check that ran ties"
+    scope = report.scope
+    snapshot = _when(scope.snapshot_at) if scope.snapshot_at else "none taken"
     return (
         '<header class="top"><div>'
         '<div class="eyebrow">cardepass · card &amp; account reconciliation</div>'
-        "<h1>Reconciliation report</h1>"
+        f"<h1>Reconciliation report — {_e(scope.label or 'default')}</h1>"
+        f'<div class="meta">Period <b>{_e(scope.period())}</b>'
+        f" · snapshots {_e(snapshot)} · dialect {_e(scope.dialect or 'unknown')}</div>"
         f'<div class="meta">Run <b>{_e(report.run_id)}</b>'
         f" · generated {_e(_when(report.generated_at))}</div></div>"
         f'<div class="verdict" style="background:{colour}">'
@@ -120,11 +132,17 @@ def _tiles(report: RunReport) -> str:
     total = report.open_breaks.height
     by_sev = " ".join(
         _pill(s if report.open_count(s) else "zero", _plural(report.open_count(s), s))
-        for s in SEVERITIES
+        for s in BREAK_SEVERITIES
     )
+    notes = report.open_notes.height
     breaks = (
         f'<div class="big">{total:,}</div><div class="sub">{by_sev}</div>'
-        f'<div class="sub">{_plural(report.resolved_count, "break")} resolved since earlier runs'
+        + (
+            f'<div class="sub">and {_plural(notes, "note")} (info), listed below</div>'
+            if notes
+            else ""
+        )
+        + f'<div class="sub">{_plural(report.resolved_count, "break")} resolved since earlier runs'
         "</div>"
     )
     stake_lines = at_stake(report.open_rows("error"))
@@ -139,7 +157,8 @@ def _tiles(report: RunReport) -> str:
         + _tile("Open breaks", breaks, "accent-red" if total else "accent-green")
         + _tile(
             "Amount at stake",
-            stake_html + '<div class="sub">Σ |difference| of open error breaks</div>',
+            stake_html + '<div class="sub">Σ |difference| of open error breaks, each money '
+            "movement once</div>",
             "accent-red" if stake_lines else "accent-green",
         )
         + _tile(
@@ -178,12 +197,12 @@ def _charts(report: RunReport) -> str:
              for c, s, cur, n, amount in rows if s == sev],
             title=f"Open {SEVERITY_LABELS[sev].lower()} by check and currency",
         )
-        for sev in SEVERITIES
+        for sev in BREAK_SEVERITIES
         if any(r[1] == sev for r in rows)
     )  # fmt: skip
     ages = report.open_by_age()
     by_age = hbar_chart(
-        [Bar(b, "", tuple((s, ages[b][s]) for s in SEVERITIES)) for b in AGE_BUCKETS],
+        [Bar(b, "", tuple((s, ages[b][s]) for s in BREAK_SEVERITIES)) for b in AGE_BUCKETS],
         title="Open breaks by age",
         width=380,
         label_width=70,
@@ -191,7 +210,7 @@ def _charts(report: RunReport) -> str:
     )
     legend = "".join(
         f'<span class="key"><i style="background:{SEVERITY_COLOURS[s]}"></i>{_e(s)}</span>'
-        for s in SEVERITIES
+        for s in BREAK_SEVERITIES
     )
     return (
         '<section class="panel charts"><div class="chart-main">'
@@ -200,7 +219,7 @@ def _charts(report: RunReport) -> str:
         "Each severity on its own scale.</p>"
         f"{by_check}</div>"
         '<div class="chart-side"><h2>Age of open breaks</h2>'
-        '<p class="hint">Days since a run first found the break.</p>'
+        '<p class="hint">Days since the money moved (the break\'s as-of date).</p>'
         f'{by_age}<div class="legend">{legend}</div></div></section>'
     )
 
@@ -241,7 +260,8 @@ def _breaks_table(report: RunReport, max_rows: int) -> str:
     body: list[str] = []
     current = None
     for row in shown:
-        if row["severity"] != current:
+        is_root = row["root_id"] in (None, row["break_id"])
+        if is_root and row["severity"] != current:  # what a root explains stays under it
             current = row["severity"]
             n = report.open_count(current)
             label = SEVERITY_LABELS.get(current, current)
@@ -249,7 +269,7 @@ def _breaks_table(report: RunReport, max_rows: int) -> str:
                 f'<tr class="group"><td colspan="{len(BREAK_HEADERS)}">'
                 f"{_pill(current, label)} {n:,}</td></tr>"
             )
-        body.append(_break_row(row))
+        body.append(_break_row(row, is_root))
     more = ""
     if len(rows) > len(shown):
         more = (
@@ -260,16 +280,18 @@ def _breaks_table(report: RunReport, max_rows: int) -> str:
         '<section class="panel"><h2>Open breaks '
         f'<span class="count">{len(rows):,}</span></h2>'
         '<p class="hint">Errors first, then by check and amount at stake. '
-        "Difference = actual − expected.</p>"
+        "Difference = actual − expected. A row marked ↳ is the same money movement as the "
+        "break above it (its root), and is not counted again in the amount at stake.</p>"
         f'{more}<table class="breaks"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>{more}</section>"
     )
 
 
-def _break_row(row: Mapping[str, Any]) -> str:
+def _break_row(row: Mapping[str, Any], is_root: bool = True) -> str:
     card = f'<span class="mono">{_e(row["card_id"])}</span>' if row["card_id"] else DASH
+    check = _e(row["check"]) if is_root else f'<span class="linked">↳</span> {_e(row["check"])}'
     cells = (
-        f'<td class="check">{_e(row["check"])}</td>',
+        f'<td class="check">{check}</td>',
         f"<td>{_pill(row['severity'])}</td>",
         f'<td><span class="etype">{_e(row["entity_type"])}</span>'
         f'<span class="mono">{_e(row["entity_id"])}</span></td>',
@@ -281,7 +303,25 @@ def _break_row(row: Mapping[str, Any]) -> str:
         f'<td class="age">{_e(row["age_bucket"])}</td>',
         f'<td class="detail">{_e(row["detail"] or "")}</td>',
     )
-    return f"<tr>{''.join(cells)}</tr>"
+    opening = "<tr>" if is_root else '<tr class="child">'
+    return f"{opening}{''.join(cells)}</tr>"
+
+
+def _notes_table(report: RunReport) -> str:
+    """Open infos: listed apart from the breaks, counted per check and currency."""
+    rows = "".join(
+        f'<tr><td class="check">{_e(check)}</td><td>{_e(cur)}</td><td class="num">{n:,}</td></tr>'
+        for check, cur, n in report.notes_by_check()
+    )
+    return (
+        '<section class="panel"><h2>Notes <span class="count">'
+        f"{report.open_notes.height:,}</span></h2>"
+        '<p class="hint">Infos are not breaks: nothing is out of balance (e.g. a purchase that '
+        "settled for another amount than it was authorised for). They are listed in "
+        "breaks.csv and in the notes sheet of report.xlsx.</p>"
+        "<table><thead><tr><th>Check</th><th>Ccy</th><th class='num'>Notes</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></section>"
+    )
 
 
 def _checks_table(checks: Iterable[CheckLine]) -> str:
@@ -359,12 +399,15 @@ def _notes(report: RunReport) -> str:
         "check failed), <i>breaks</i> (open error breaks), <i>reconciled with warnings</i>, "
         "<i>reconciled</i>.",
         "<b>Amount at stake</b> — per currency, the sum of |difference| of the open error "
-        "breaks; where one side is missing (a missing entry) the amount of the side that "
-        "exists.",
+        "breaks, each money movement once; where one side is missing (a missing entry) the "
+        "amount of the side that exists.",
         "<b>Amount on hold</b> — authorised, unsettled card spending. Holds are not breaks; "
         "they show when a balance gap is explained by money still in flight.",
-        "<b>Age</b> — days since a run first found the break; a break a later run no longer "
-        "finds is marked resolved.",
+        "<b>Age</b> — days since the money moved (the break's as-of date); breaks.csv also "
+        "has days_open, the days since a run first found it. A break a later run compares "
+        "again and finds tying is marked resolved.",
+        "<b>Linked breaks</b> — breaks of one money movement (one order, one account entry, "
+        "one transaction) share a root (root_id); the amount at stake counts the root once.",
         "<b>Files</b> — breaks.csv / breaks.parquet (every break, open and resolved), "
         "summary.csv / summary.parquet (this summary), report.xlsx (summary, open breaks, "
         "one sheet per check). All times are UTC.",
@@ -433,6 +476,7 @@ tbody tr:hover td{background:#f8fafc}
 td.diff{font-weight:700}
 td.detail{color:#3e4c59;min-width:220px;overflow-wrap:anywhere}
 td.age{white-space:nowrap}
+tr.child td{background:#fbfcfd}.linked{color:#7b8794;font-weight:400}
 .etype{display:block;font-size:11px;color:#7b8794;text-transform:uppercase;letter-spacing:.05em}
 tr.group td{background:#f7f8fa;font-weight:700;border-bottom:1px solid #d9dee4;padding-top:10px}
 tr.total td{font-weight:700;border-top:2px solid #d9dee4}

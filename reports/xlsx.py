@@ -1,4 +1,6 @@
-"""``report.xlsx``: the run summary, the open breaks, and one sheet per check with breaks.
+"""``report.xlsx``: the run summary, the open breaks (errors and warnings), the notes (infos),
+and one sheet per check with open breaks. Every summary row carries the run's label, dialect,
+period and snapshot time.
 
 Every sheet is a plain table: a bold frozen header row, an autofilter, columns sized to
 their content, money as numbers formatted ``#,##0.00`` and timestamps as Excel dates
@@ -45,7 +47,8 @@ def write_xlsx(report: RunReport, path: Path) -> None:
     _write_sheet(workbook, "summary", report.summary, formats)
     open_breaks = report.open_breaks
     _write_sheet(workbook, "open breaks", open_breaks, formats)
-    used = {"summary", "open breaks"}
+    _write_sheet(workbook, "notes", report.open_notes, formats)
+    used = {"summary", "open breaks", "notes"}
     for check in report.checks_with_open_breaks():
         name = sheet_name(check, used)
         used.add(name.lower())

@@ -126,6 +126,33 @@ MODEL_TABLES = {
     "account_log_types.csv": "recon.account_log_types",
     "order_amounts.csv": "recon.order_amounts",
 }
+# What each column of the money model CSVs means (their comments in DuckDB).
+MODEL_COLUMNS = {
+    "status": "A transaction's canonical status: authorized, settled or failed.",
+    "funds_direction": "Expenditure or Income.",
+    "sign": "The sign of the effect on the card: -1, 0 or 1.",
+    "amount": "Which amount moves: auth_amount or settled_amount.",
+    "log_type": "A card account log type (ApplyCard, CardTopUp, CardWithdraw, CardCancel).",
+    "balance_sign": "The sign of the card log's effect on the card balance.",
+    "balance_amount": "Which amount moves the card: trans_amount or total_amount.",
+    "account_sign": "The sign of the paired account entry.",
+    "account_amount": "Which amount the paired account entry moves: trans_amount or total_amount.",
+    "trans_type": "An account log type (accountTransType).",
+    "category": "funding, sb_hold, sb_settlement or account: how the checks treat the type.",
+    "moves_blocked": "Whether the type moves money between available and blocked.",
+    "card_model": "Standard or ShareBalance.",
+    "order_type": "The order type (orderType).",
+    "moved_amount": "What the order moves through the account: principal, principal_plus_fee, fee.",
+    "fee_compared_with_card_log": "Whether fee_mismatch compares the order fee with the card log.",
+    "note": "The rule in words.",
+}
+PARAMS_COLUMNS = {
+    "run_id": "The run reconciled last.",
+    "as_of": "When it was reconciled (UTC): the run's time; ages and staleness count to it.",
+    "tolerance": "Amounts tie when they differ by at most this much.",
+    "stale_days": "An authorisation still open this many days after authTime is stale.",
+    "variance_pct": "auth_settle_variance reports settled amounts more than this % off auth.",
+}
 
 
 def load_money_model(con: duckdb.DuckDBPyConnection, model_dir: Path = MODEL_DIR) -> None:
@@ -156,6 +183,7 @@ def load_money_model(con: duckdb.DuckDBPyConnection, model_dir: Path = MODEL_DIR
             con.unregister("_model")
         note = f"The money model, loaded from {path.name} (edit the CSV to adapt it)."
         con.execute(f"comment on table {table} is '{note}'")  # text from code, not input
+        _comment_columns(con, table, {c: MODEL_COLUMNS.get(c, "") for c in frame.columns})
 
 
 def _prepare(
@@ -172,11 +200,40 @@ def _prepare(
         [run_id, as_of, settings.tolerance, settings.stale_days, settings.variance_pct],
     )
     con.execute("comment on table recon.params is 'The parameters of the last reconciliation.'")
+    _comment_columns(con, "recon.params", PARAMS_COLUMNS)
     for view in ("coverage", "cards", "transaction_effects"):
         con.execute((SQL_DIR / "staging" / f"{view}.sql").read_text(encoding="utf-8"))
     views = (SQL_DIR / "marts" / "views.sql").read_text(encoding="utf-8")
     card_balance = next(c for c in CHECKS if c.name == "card_balance").sql
     con.execute(views.replace("{card_balance_sql}", card_balance))
+    breaks = con.execute(
+        "select column_name, comment from duckdb_columns() "
+        "where schema_name = 'recon' and table_name = 'breaks' and comment is not null"
+    ).fetchall()
+    _comment_columns(con, "recon.open_breaks", dict(breaks), only_missing=True)
+
+
+def _comment_columns(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    comments: dict[str, str],
+    *,
+    only_missing: bool = False,
+) -> None:
+    """``comment on column`` for each column of ``table`` named in ``comments`` (our own
+    text: quotes doubled, since DDL takes no parameters)."""
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name, comment from duckdb_columns() where schema_name = ? "
+        "and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    for column, current in rows:
+        text = comments.get(column)
+        if not text or (only_missing and current):
+            continue
+        quoted = text.replace("'", "''")
+        con.execute(f"""comment on column {table}."{column}" is '{quoted}'""")
 
 
 def reconcile(
@@ -253,8 +310,9 @@ def reconcile(
     finally:
         con.unregister("_checks")
     new, resolved = _merge_breaks(con, run_id, as_of)
-    counts = con.execute(
-        "select count(*), count(*) filter (where severity = 'error'), "
+    counts = con.execute(  # open breaks are errors and warnings; infos are notes
+        "select count(*) filter (where severity in ('error', 'warning')), "
+        "count(*) filter (where severity = 'error'), "
         "count(*) filter (where severity = 'warning') from recon.breaks where status = 'open'"
     ).fetchall()[0]
     assert counts is not None
@@ -337,17 +395,22 @@ def _merge_breaks(con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime) 
     new_row = con.execute(
         "select count(*) from found where break_id not in (select break_id from recon.breaks)"
     ).fetchall()[0]
+    roots = (SQL_DIR / "marts" / "break_roots.sql").read_text(encoding="utf-8")
+    con.execute(f"create or replace temp table found_roots as {roots}")
     con.execute(
         """
-        insert into recon.breaks
-        select break_id, check_name, severity, entity_type, entity_id, card_id, currency,
-               expected, actual, difference, as_of, detail, ?, ?, 'open', ?
+        insert into recon.breaks by name
+        select break_id, check_name as "check", severity, entity_type, entity_id, card_id,
+               currency, expected, actual, difference, as_of, detail, ? as first_seen_at,
+               ? as last_seen_at, 'open' as status, ? as run_id, r.root_id
         from found
+        join found_roots r using (break_id)
         on conflict (break_id) do update set
             severity = excluded.severity, card_id = excluded.card_id,
             expected = excluded.expected, actual = excluded.actual,
             difference = excluded.difference, as_of = excluded.as_of, detail = excluded.detail,
-            last_seen_at = excluded.last_seen_at, status = 'open', run_id = excluded.run_id
+            last_seen_at = excluded.last_seen_at, status = 'open', run_id = excluded.run_id,
+            root_id = excluded.root_id
         """,
         [as_of, as_of, run_id],
     )

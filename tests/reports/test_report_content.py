@@ -30,6 +30,7 @@ def brk(n: int, **over: Any) -> dict[str, Any]:
         "currency": "USD", "expected": Decimal("10.00"), "actual": Decimal("10.25"),
         "difference": Decimal("0.25"), "as_of": AT, "detail": f"row-{n}",
         "first_seen_at": AT, "last_seen_at": AT, "status": "open", "run_id": RUN,
+        "root_id": None,
     }  # fmt: skip
     return row | over
 
@@ -72,7 +73,7 @@ def recon_db(
 
 
 @pytest.mark.parametrize(
-    ("seen_before", "age_days", "bucket"),
+    ("moved_before", "age_days", "bucket"),
     [
         (timedelta(0), 0, "0-1 d"),
         (timedelta(days=1, hours=23), 1, "0-1 d"),
@@ -84,12 +85,29 @@ def recon_db(
         (timedelta(days=400), 400, "> 30 d"),
     ],
 )
-def test_a_break_ages_from_first_seen_to_the_runs_generated_at(
-    seen_before: timedelta, age_days: int, bucket: str
+def test_a_break_ages_from_its_money_movement_and_is_open_from_first_seen(
+    moved_before: timedelta, age_days: int, bucket: str
 ) -> None:
-    con = recon_db([brk(1, first_seen_at=AT - seen_before)])
+    """Issue 12: a 52-day-old missing entry showed 0-1 d, because age counted from first seen."""
+    con = recon_db([brk(1, as_of=AT - moved_before, first_seen_at=AT - timedelta(hours=3))])
     row = load_report(con, RUN).breaks.row(0, named=True)
-    assert (row["age_days"], row["age_bucket"]) == (age_days, bucket)
+    assert (row["age_days"], row["age_bucket"], row["days_open"]) == (age_days, bucket, 0)
+
+
+def test_days_open_count_from_first_seen_and_the_bucket_follows_the_age() -> None:
+    con = recon_db([brk(1, as_of=AT - timedelta(days=52), first_seen_at=AT - timedelta(days=9))])
+    row = load_report(con, RUN).breaks.row(0, named=True)
+    assert (row["age_days"], row["days_open"], row["age_bucket"]) == (52, 9, "> 30 d")
+
+
+def test_the_age_buckets_are_defined_once_in_sql_and_named_alike_in_python() -> None:
+    from reports.data import AGE_BUCKETS
+
+    con = recon_db([])
+    labels = con.execute(
+        "select recon.age_bucket(d) from range(0, 400) t(d) group by 1 order by min(d)"
+    ).fetchall()
+    assert tuple(r[0] for r in labels) == AGE_BUCKETS
 
 
 def test_breaks_sort_open_first_then_severity_check_and_amount_at_stake() -> None:
@@ -140,6 +158,56 @@ def test_amount_at_stake_sums_open_errors_per_currency_using_the_side_that_exist
     html = render_html(load_report(recon_db(rows), RUN))
     assert "102.50" in html
     assert "1.00" in html
+
+
+def test_amount_at_stake_counts_one_money_movement_once() -> None:
+    """Issue 12: a dropped entry showed as missing_account_entry and account_ledger_chain and
+    its 241.39 was at stake twice."""
+    rows = [
+        brk(1, check="missing_account_entry", expected=Decimal("-241.39"), actual=None,
+            difference=None),
+        brk(2, check="account_ledger_chain", entity_type="account_log", expected=Decimal("9.00"),
+            actual=Decimal("-232.39"), difference=Decimal("-241.39"), root_id="b00001"),
+        brk(3, difference=Decimal("1.00")),
+    ]  # fmt: skip
+    assert at_stake(rows) == {"USD": Decimal("242.39")}
+    report = load_report(recon_db(rows), RUN)
+    html = render_html(report)
+    assert "242.39" in html and "483.78" not in html
+    ids = report.breaks.get_column("break_id").to_list()
+    assert ids.index("b00002") == ids.index("b00001") + 1  # under its root
+    assert html.index('<tr class="child">') > html.index("C1000-00001")
+
+
+def test_infos_are_notes_not_open_breaks() -> None:
+    """Issue 12: a clean v1.4 demo showed "1,153 open breaks" on a red tile: infos."""
+    rows = [brk(1), brk(2, severity="warning", check="stale_authorization")] + [
+        brk(n, severity="info", check="auth_settle_variance") for n in range(3, 8)
+    ]
+    report = load_report(recon_db(rows), RUN)
+    assert report.open_breaks.height == 2
+    assert report.open_notes.height == 5
+    html = render_html(report)
+    tile = html[html.index("<h3>Open breaks</h3>") :][:600]
+    assert '<div class="big">2</div>' in tile
+    assert "5 notes (info)" in tile
+    assert "<h2>Notes" in html and "auth_settle_variance" in html
+    table = html[html.index('<table class="breaks"') :]
+    table = table[: table.index("</table>")]
+    assert "auth_settle_variance" not in table  # counted as notes, not listed as breaks
+
+
+def test_the_header_says_the_label_the_period_the_snapshot_and_the_dialect() -> None:
+    con = recon_db([brk(1)])
+    con.execute(
+        "update recon.run_summary set label = 'acme-eu', dialect = 'v1.4', "
+        "period_from = date '2026-10-01', period_to = date '2026-10-31', "
+        "snapshot_at = timestamptz '2026-11-02 06:00:00+00'"
+    )
+    html = render_html(load_report(con, RUN))
+    header = html[html.index("<header") : html.index("</header>")]
+    for text in ("acme-eu", "2026-10-01 to 2026-10-31 (UTC)", "2026-11-02 06:00 UTC", "v1.4"):
+        assert text in header, text
 
 
 def test_html_lists_at_most_1000_open_breaks_and_points_to_the_csv() -> None:

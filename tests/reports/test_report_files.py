@@ -22,7 +22,7 @@ from reports import REPORT_FILES, write_reports
 BREAK_COLUMNS = [
     "break_id", "check", "severity", "entity_type", "entity_id", "card_id", "currency",
     "expected", "actual", "difference", "as_of", "detail", "first_seen_at", "last_seen_at",
-    "status", "age_days", "age_bucket",
+    "status", "root_id", "age_days", "days_open", "age_bucket",
 ]  # fmt: skip
 MONEY = ["expected", "actual", "difference"]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,12 +106,87 @@ def test_open_break_counts_match_recon_breaks(run: Run) -> None:
     assert len(statuses) == run.scalar("select count(*) from recon.breaks")
 
 
-def test_breaks_are_sorted_open_first_then_errors_then_check(broken: Run) -> None:
+def test_breaks_are_sorted_open_first_then_errors_then_check_with_linked_breaks_under_their_root(
+    broken: Run,
+) -> None:
     rows = broken.csv_rows("breaks.csv")
     rank = {"error": 0, "warning": 1, "info": 2}
-    keys = [(r["status"] != "open", rank[r["severity"]], r["check"]) for r in rows]
+    by_id = {r["break_id"]: r for r in rows}
+    keys = [
+        (r["status"] != "open", rank[by_id[r["root_id"]]["severity"]], by_id[r["root_id"]]["check"])
+        for r in rows
+    ]
     assert keys == sorted(keys)
-    assert {r["age_bucket"] for r in rows} == {"0-1 d"}  # one run: every break is new
+    linked = [r for r in rows if r["root_id"] != r["break_id"]]
+    assert linked  # broken_books drops a funding entry: its chain break is linked to it
+    for r in linked:  # right after its root (or another break of the same root)
+        before = rows[rows.index(r) - 1]
+        assert r["root_id"] in (before["break_id"], before["root_id"])
+    assert {r["days_open"] for r in rows} == {"0"}  # one run: every break is new
+
+
+def test_every_report_file_says_the_label_period_snapshot_and_dialect(run: Run) -> None:
+    scope = run.con.execute(
+        "select label, dialect, period_from, period_to, snapshot_at from recon.run_summary "
+        "where section = 'run'"
+    ).fetchall()[0]
+    label, dialect, first, last, snapshot = scope
+    assert (label, dialect) == ("default", "v2.0")
+    assert first is not None and last is not None and snapshot is not None
+    for row in run.csv_rows("summary.csv"):
+        assert (row["label"], row["dialect"]) == (label, dialect)
+        assert (row["period_from"], row["period_to"]) == (str(first), str(last))
+        assert row["snapshot_at"].startswith(snapshot.strftime("%Y-%m-%dT%H:%M:%S"))
+    table = pq.read_table(run.out / "summary.parquet")
+    assert set(table.column("label").to_pylist()) == {label}
+    assert set(table.column("period_to").to_pylist()) == {last}
+    with zipfile.ZipFile(run.out / "report.xlsx") as z:
+        strings = z.read("xl/sharedStrings.xml").decode()
+        summary_sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    for header in ("label", "dialect", "period_from", "period_to", "snapshot_at"):
+        assert f">{header}<" in strings
+    assert f">{label}<" in strings and f">{dialect}<" in strings
+    assert '<c r="A2"' in summary_sheet  # rows under the header
+    header = run.html[run.html.index("<header") : run.html.index("</header>")]
+    assert f"{first} to {last} (UTC)" in header
+    assert label in header and dialect in header
+
+
+def test_amount_at_stake_counts_each_root_once_on_broken_books(broken: Run) -> None:
+    """One dropped funding entry is a missing_account_entry and an account_ledger_chain
+    break: one movement, whose amount is at stake once."""
+    from reports.data import at_stake
+
+    rows = (
+        broken.con.sql(
+            "select break_id, root_id, status, severity, currency, expected, actual, difference "
+            "from recon.breaks"
+        )
+        .pl()
+        .to_dicts()
+    )
+    linked = [r for r in rows if r["root_id"] != r["break_id"] and r["status"] == "open"]
+    assert {r["root_id"] for r in linked} <= {r["break_id"] for r in rows}
+    assert any(r["severity"] == "error" for r in linked)
+    want = dict(
+        broken.con.execute(
+            "select currency, sum(abs(coalesce(difference, expected, actual))) "
+            "from recon.breaks where status = 'open' and severity = 'error' "
+            "and root_id = break_id group by currency order by currency"
+        ).fetchall()
+    )
+    assert at_stake(rows) == want
+    naive = dict(
+        broken.con.execute(
+            "select currency, sum(abs(coalesce(difference, expected, actual))) "
+            "from recon.breaks where status = 'open' and severity = 'error' "
+            "group by currency order by currency"
+        ).fetchall()
+    )
+    assert sum(want.values()) < sum(naive.values())
+    tile = broken.html[broken.html.index("<h3>Amount at stake</h3>") :][:800]
+    for amount in want.values():
+        assert f"{amount:,.2f}" in tile
 
 
 def test_summary_files_hold_the_runs_summary_rows(run: Run) -> None:
@@ -129,18 +204,21 @@ def _sheet_names(path: Path) -> list[str]:
 
 
 def test_xlsx_has_summary_open_breaks_and_a_sheet_per_check_with_breaks(broken: Run) -> None:
-    sql = "select distinct \"check\" from recon.breaks where status = 'open'"
+    sql = (
+        "select distinct \"check\" from recon.breaks where status = 'open' "
+        "and severity in ('error', 'warning')"
+    )
     checks = [r[0] for r in broken.con.execute(sql).fetchall()]
     names = _sheet_names(broken.out / "report.xlsx")
-    assert names[:2] == ["summary", "open breaks"]
-    assert sorted(names[2:]) == sorted(checks)
+    assert names[:3] == ["summary", "open breaks", "notes"]
+    assert sorted(names[3:]) == sorted(checks)
     assert all(len(n) <= 31 for n in names)
     with zipfile.ZipFile(broken.out / "report.xlsx") as z:
         assert "#,##0.00" in z.read("xl/styles.xml").decode()
 
 
-def test_xlsx_of_a_clean_run_has_only_the_two_main_sheets(clean: Run) -> None:
-    assert _sheet_names(clean.out / "report.xlsx") == ["summary", "open breaks"]
+def test_xlsx_of_a_clean_run_has_only_the_three_main_sheets(clean: Run) -> None:
+    assert _sheet_names(clean.out / "report.xlsx") == ["summary", "open breaks", "notes"]
 
 
 def test_html_shows_the_verdict_and_every_check_with_breaks(broken: Run) -> None:

@@ -1447,3 +1447,69 @@ def test_a_break_a_later_run_cannot_compare_keeps_its_status(
     third = run(db, run_id="run-3", as_of=AS_OF + timedelta(days=3))
     assert third.resolved_breaks == 1
     assert lifecycle(db)["account_balance"][1] == "resolved"
+
+
+# -- one money movement, one root -----------------------------------------------------------
+def roots(db: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[str, str]]:
+    """(check, entity_id) of each open break -> (check, entity_id) of its root."""
+    rows = db.execute(
+        'select b."check", b.entity_id, r."check", r.entity_id from recon.breaks b '
+        "join recon.breaks r on r.break_id = b.root_id where b.status = 'open'"
+    ).fetchall()
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def test_a_dropped_funding_entry_and_the_chain_it_breaks_share_one_root(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Issue 12: one dropped account entry showed as missing_account_entry and as
+    account_ledger_chain, and its amount was at stake twice."""
+    make_account_log(db, trans_type="AccountTopUp", trans_amount="500.00", trans_at=at(2))
+    make_card_log(db, trans_at=at(5))  # O1, 100.00 + 1.00 fee, completed at(5) + 1 min
+    # the -101.00 entry of O1 was dropped: the next entry chains from 500.00 as if it existed
+    after = make_account_log(
+        db, trans_type="AccountFee", trans_amount="-2.00", available_balance="397.00",
+        trans_at=at(6), order_no=None, card_id=None,
+    )  # fmt: skip
+    make_account_log(db, trans_type="AccountFee", trans_amount="-3.00", trans_at=at(7))
+
+    run(db)
+
+    chain = ("account_ledger_chain", after["account_log_id"])
+    assert roots(db) == {
+        ("missing_account_entry", "O1"): ("missing_account_entry", "O1"),
+        chain: ("missing_account_entry", "O1"),
+    }
+
+
+def test_an_order_whose_fee_and_amount_differ_is_one_movement_with_the_fee_as_root(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    make_order(db, fee_amount="1.25", total_amount="101.25")
+    make_card_log(db)
+    make_account_log(db)  # the account paid 101.00, as the card log says
+
+    run(db)
+
+    assert roots(db) == {
+        ("fee_mismatch", "O1"): ("fee_mismatch", "O1"),
+        ("order_amount_mismatch", "O1"): ("fee_mismatch", "O1"),
+    }
+
+
+def test_unrelated_breaks_are_their_own_roots(db: duckdb.DuckDBPyConnection) -> None:
+    """A chain jump of another amount is not explained by the missing entry."""
+    make_account_log(db, trans_type="AccountTopUp", trans_amount="500.00", trans_at=at(2))
+    make_card_log(db, trans_at=at(5))
+    after = make_account_log(
+        db, trans_type="AccountFee", trans_amount="-2.00", available_balance="400.00",
+        trans_at=at(6), order_no=None, card_id=None,
+    )  # fmt: skip
+
+    run(db)
+
+    chain = ("account_ledger_chain", after["account_log_id"])
+    assert roots(db) == {
+        ("missing_account_entry", "O1"): ("missing_account_entry", "O1"),
+        chain: chain,
+    }

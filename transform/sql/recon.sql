@@ -17,8 +17,11 @@ create table if not exists recon.breaks (
     first_seen_at   timestamptz not null,
     last_seen_at    timestamptz not null,
     status          varchar not null,
-    run_id          varchar not null
+    run_id          varchar not null,
+    root_id         varchar
 );
+-- a database made by an earlier version: add what it lacks (new columns go last)
+alter table recon.breaks add column if not exists root_id varchar;
 comment on table recon.breaks is 'Every break ever found, one row per identity (check, entity_type, entity_id, currency): open while runs still find it, resolved once a run no longer does.';
 comment on column recon.breaks.break_id is 'Stable hash of the identity (check, entity_type, entity_id, currency).';
 comment on column recon.breaks."check" is 'The check that found it (RECONCILIATION.md names).';
@@ -36,6 +39,21 @@ comment on column recon.breaks.first_seen_at is 'When a run first found the brea
 comment on column recon.breaks.last_seen_at is 'When a run last found it.';
 comment on column recon.breaks.status is 'open or resolved.';
 comment on column recon.breaks.run_id is 'The run that last changed the row.';
+comment on column recon.breaks.root_id is 'The break that explains this one: breaks of one money movement (one order, one account entry, one transaction) share a root, and the amount at stake counts each root once. A break that nothing else explains is its own root.';
+
+-- Ages, defined once: a break's age counts from its as_of (the money movement), days_open from
+-- first_seen_at; both whole UTC days of 24 hours (never negative), bucketed the same way.
+create or replace macro recon.age_days(since_ts, until_ts) as
+    greatest(date_diff('second', since_ts, until_ts), 0) // 86400;
+comment on macro recon.age_days is 'Whole days of 24 hours from since_ts to until_ts (0 if until_ts is earlier): a break''s age (from as_of) or days open (from first_seen_at).';
+create or replace macro recon.age_bucket(days) as
+    case
+        when days <= 1 then '0-1 d'
+        when days <= 7 then '2-7 d'
+        when days <= 30 then '8-30 d'
+        else '> 30 d'
+    end;
+comment on macro recon.age_bucket is 'The aging bucket of an age in days: 0-1 d, 2-7 d, 8-30 d, > 30 d.';
 
 create table if not exists recon.check_runs (
     run_id            varchar not null,

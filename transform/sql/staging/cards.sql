@@ -27,3 +27,17 @@ final as (
     where l.newest = 1
 )
 select * from final;
+comment on view recon.cards is 'Per card: its latest snapshot (balances now) and its earliest one (to roll forward from when the card opened before the history).';
+comment on column recon.cards.card_id is 'cardepass card id.';
+comment on column recon.cards.card_model is 'Standard (holds a balance) or ShareBalance (spends the account''s money).';
+comment on column recon.cards.currency is 'The card''s currency.';
+comment on column recon.cards.status is 'Card status at the latest snapshot.';
+comment on column recon.cards.snapshot_at is 'When the latest snapshot was taken (UTC).';
+comment on column recon.cards.balance is 'Balance at the latest snapshot (Standard cards).';
+comment on column recon.cards.used_credit_amount is 'usedCreditAmount at the latest snapshot (ShareBalance, v1.4; null in v2.0).';
+comment on column recon.cards.max_credit_amount is 'maxCreditAmount at the latest snapshot (null: unlimited).';
+comment on column recon.cards.created_at is 'When the card was created, as the service reports it.';
+comment on column recon.cards.first_snapshot_at is 'When the earliest stored snapshot was taken (UTC).';
+comment on column recon.cards.first_balance is 'Balance at the earliest stored snapshot.';
+comment on column recon.cards.first_used_credit_amount is 'usedCreditAmount at the earliest stored snapshot.';
+comment on column recon.cards.snapshots is 'How many snapshots of the card are stored.';

@@ -17,3 +17,7 @@ final as (
     join meta.state m using (stream)
 )
 select * from final;
+comment on view recon.coverage is 'Per stream, what the extracted history covers (UTC): from the first slice ever fetched to the end of the watermark day. A comparison whose other side may lie outside it is out of window, not a break.';
+comment on column recon.coverage.stream is 'transactions, card_account_logs or account_logs.';
+comment on column recon.coverage.covered_from is 'Start of the first day ever extracted (inclusive).';
+comment on column recon.coverage.covered_until is 'End of the watermark day (exclusive): everything before it is extracted.';

@@ -56,3 +56,21 @@ select
     sum(effect_at_first_snapshot) as to_first_snapshot
 from recon.transaction_effects
 group by card_id;
+comment on view recon.transaction_effects is 'Per transaction (v2.0 TopUp mirrors excluded): its effect on its card (RECONCILIATION.md effect(t), from recon.transaction_effects_model), now and at the card''s latest and earliest snapshots.';
+comment on column recon.transaction_effects.transaction_id is 'cardepass transaction id.';
+comment on column recon.transaction_effects.card_id is 'The card.';
+comment on column recon.transaction_effects.card_model is 'The card''s model (from its snapshot).';
+comment on column recon.transaction_effects.currency is 'Currency of the amounts.';
+comment on column recon.transaction_effects.status is 'authorized, settled or failed.';
+comment on column recon.transaction_effects.funds_direction is 'Expenditure or Income.';
+comment on column recon.transaction_effects.auth_at is 'When it was authorised (UTC).';
+comment on column recon.transaction_effects.settled_at is 'When it settled (UTC; null in v2.0, which gives no settle time).';
+comment on column recon.transaction_effects.auth_amount is 'Authorised amount.';
+comment on column recon.transaction_effects.settled_amount is 'Settled amount (null until settled).';
+comment on column recon.transaction_effects.effect is 'Signed effect on the card''s balance (Standard) or credit (ShareBalance) now.';
+comment on column recon.transaction_effects.effect_at_snapshot is 'Its effect as of the card''s latest snapshot.';
+comment on column recon.transaction_effects.effect_at_first_snapshot is 'Its effect as of the card''s earliest snapshot.';
+comment on view recon.card_transaction_effects is 'Per card: the sum of its transactions'' effects at its latest and earliest snapshots.';
+comment on column recon.card_transaction_effects.card_id is 'The card.';
+comment on column recon.card_transaction_effects.to_snapshot is 'Sum of effects up to the latest snapshot.';
+comment on column recon.card_transaction_effects.to_first_snapshot is 'Sum of effects up to the earliest snapshot.';
