@@ -34,7 +34,13 @@ from typing import Any
 import httpx
 import orjson
 
-from extract.errors import AuthError, ProtocolError, error_for_status, parse_retry_after
+from extract.errors import (
+    AuthError,
+    NoApiError,
+    ProtocolError,
+    error_for_status,
+    parse_retry_after,
+)
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
@@ -140,7 +146,8 @@ class OAuth2ClientCredentials(httpx.Auth):
         if refresh_margin < 0:
             raise ValueError("refresh_margin must be >= 0")
         self._credentials = credentials
-        self.token_url = httpx.URL(str(base_url).rstrip("/") + "/connect/token")
+        self.base_url = str(base_url).rstrip("/")
+        self.token_url = httpx.URL(self.base_url + "/connect/token")
         self.scope = scope
         self.refresh_margin = refresh_margin
         self._clock = clock
@@ -188,6 +195,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         """Cache the token from a (read) token-endpoint response, or raise.
 
         Raises:
+            NoApiError: a 404 without an OAuth error: no token endpoint, so a wrong base URL.
             AuthError: an OAuth error (``invalid_client`` …) or another 4xx.
             RateLimited, ServerError: 429 / 5xx (transient: the client retries).
             ProtocolError: a 200 without a usable ``access_token``.
@@ -202,6 +210,8 @@ class OAuth2ClientCredentials(httpx.Auth):
                 endpoint=f"POST {self.token_url.raw_path.decode('ascii', 'replace')}",
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
+        if status == 404 and "error" not in body:
+            raise NoApiError(self.base_url, status)
         if status >= 400 or "error" in body:
             error = _str_or_none(body.get("error")) or f"http_{status}"
             raise AuthError(error, _str_or_none(body.get("error_description")), status=status)

@@ -15,7 +15,8 @@
     │   └── ApiTimeout                  no answer in time                      transient
     ├── ProtocolError                   an answer we cannot read (.excerpt)
     ├── PaginationError                 the pages do not add up
-    └── AuthError                       the token endpoint refused (.error: invalid_client, ...)
+    ├── AuthError                       the token endpoint refused (.error: invalid_client, ...)
+    └── NoApiError(url, status)         no token endpoint at the base URL (a wrong URL)
 
 Every message says what happened and what to do, carries the ``responseId`` when the
 server sent one, and passes through :func:`redact`, so a client secret, an access token
@@ -40,6 +41,7 @@ __all__ = [
     "BadRequest",
     "CardepassError",
     "Forbidden",
+    "NoApiError",
     "NotFound",
     "PaginationError",
     "ProtocolError",
@@ -413,3 +415,18 @@ class AuthError(CardepassError):
         if self.description:
             what += f" ({self.description.rstrip('. ')})"
         super().__init__(what, hint=self._HINTS.get(error, self.hint))
+
+
+class NoApiError(CardepassError):
+    """The base URL has no token endpoint (it answered 404): not the cardepass API.
+
+    A wrong ``CARDEPASS_BASE_URL`` (a missing ``/openapi``, another host) says so, instead
+    of blaming the credentials.
+    """
+
+    def __init__(self, url: str, status: int) -> None:
+        self.url = redact_url(url)
+        self.status = status
+        super().__init__(
+            f"no cardepass API at {self.url} (HTTP {status}): check CARDEPASS_BASE_URL", hint=""
+        )
