@@ -1,24 +1,30 @@
 """The ``cardrecon`` command line (DESIGN.md, "Command line contract").
 
-Exit codes: 0 ran, 1 the run failed, 2 bad usage or configuration. Errors are one
-clear line on stderr (what happened, what to do), never a bare traceback.
+Exit codes: 0 ran (breaks or not), 1 the run failed or is incomplete, 2 bad usage or
+configuration, 3 verdict ``breaks`` with ``--fail-on-breaks``. Errors are one clear line
+on stderr (what happened, what to do), never a bare traceback.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import orjson
 import typer
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from flows.pipeline import RunPlan
+
 app = typer.Typer(
     name="cardrecon",
     help="Reconcile a cardepass customer's cards, fees and ledger.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 out_console = Console()
@@ -26,6 +32,37 @@ err = Console(stderr=True)
 
 SANDBOX_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's documented, public default
 SCENARIO_HELP = "A scenario of planted breaks (see `cardrecon sandbox --list-scenarios`)."
+LABEL_HELP = "Account label (CARDREC_LABEL): names the report folder; letters, digits, . _ -"
+EXIT_BREAKS = 3  # --fail-on-breaks and the verdict is `breaks`
+NOT_A_TERMINAL_WIDTH = 10_000  # a pipe or a file gets whole lines, never cut at 80 columns
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"cardrecon {version('cardrecon')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Reconcile a cardepass customer's cards, fees and ledger."""
+    _whole_lines(out_console, err)
+
+
+def _whole_lines(*consoles: Console) -> None:
+    """Output that is not a terminal (a pipe, a file, cron's mail) is never cut to 80 columns."""
+    for console in consoles:
+        if not console.is_terminal:
+            console.width = NOT_A_TERMINAL_WIDTH
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -158,41 +195,102 @@ def _date(value: str | None, flag: str) -> date | None:
 
 
 def _execute(
-    console: Console, quiet: bool, verbose: bool, env: dict[str, str | None], **params: Any
-) -> None:
-    """Run the flow with ``params``; print the summary; exit 0 ran, 1 failed, 2 config."""
-    from flows.runner import environment, prepare_environment, print_summary, progress_bars
+    console: Console,
+    quiet: bool,
+    verbose: bool,
+    env: dict[str, str | None],
+    *,
+    fail_on_breaks: bool = False,
+    **params: Any,
+) -> NoReturn:
+    """Run the flow with ``params``; print the outcome; exit with the documented code.
+
+    0 ran, 1 failed or incomplete, 2 config, 3 ``breaks`` with ``fail_on_breaks``.
+    """
+    from flows.runner import (
+        environment,
+        prepare_environment,
+        print_summary,
+        progress_bars,
+        quiet_line,
+    )
 
     prepare_environment(verbose)
-    from extract.errors import AuthError, CardepassError
-    from flows.pipeline import PipelineError, reconciliation_flow
+    from flows import pipeline
+    from flows.settings import ConfigError
+
+    with environment(**env):
+        try:
+            plan = pipeline.plan_run(**params)
+        except ConfigError as exc:
+            fail(str(exc), 2)
+        params["run_id"] = plan.run_id
+        with progress_bars(console, not quiet):
+            try:
+                result: dict[str, Any] = pipeline.reconciliation_flow(**params)
+            except Exception as exc:
+                _run_failed(exc, plan)
+    full = _full_device(" ".join(result["failed"]), plan)
+    if full is not None:
+        fail(full, 1)
+    if quiet:
+        console.print(quiet_line(result), highlight=False, soft_wrap=True)
+    else:
+        print_summary(console, result)
+        console.print(f"DuckDB: {result['db']}", highlight=False, soft_wrap=True)
+        console.print(f"reports: {result['out']}", highlight=False, soft_wrap=True)
+        for problem in result["failed"]:
+            err.print(f"[yellow]incomplete:[/] {problem}", highlight=False, soft_wrap=True)
+    if result["verdict"] == "incomplete":
+        raise typer.Exit(1)
+    raise typer.Exit(EXIT_BREAKS if fail_on_breaks and result["verdict"] == "breaks" else 0)
+
+
+def _full_device(text: str, plan: RunPlan, where: Path | None = None) -> str | None:
+    """The one line for a full disk (``where``, else the DuckDB file's) if ``text`` says so.
+
+    Nothing was lost: DuckDB keeps the last commit (each batch with its watermark) and
+    reports are renamed into place whole, so the next run resumes once there is room.
+    """
+    if "no space left on device" not in text.lower():
+        return None
+    return (
+        f"no space left on the device holding {where or plan.db_path}; nothing was lost: "
+        "free space and run again"
+    )
+
+
+def _run_failed(exc: BaseException, plan: RunPlan) -> NoReturn:
+    """The run raised: one line on stderr, exit 2 for configuration, 1 otherwise."""
+    from extract.errors import AuthError, CardepassError, NoApiError
+    from flows.pipeline import PipelineError
     from flows.settings import ConfigError
     from reports.data import ReportError
 
-    try:
-        with environment(**env), progress_bars(console, not quiet):
-            result = reconciliation_flow(**params)
-    except ConfigError as exc:
+    chain = [exc]  # the error and what it was raised from (a full disk is often below)
+    while len(chain) < 10 and (below := chain[-1].__cause__ or chain[-1].__context__):
+        chain.append(below)
+    for link in chain:
+        if isinstance(link, OSError) and link.errno == errno.ENOSPC:
+            where = Path(link.filename).parent if link.filename else None
+            fail(_full_device("no space left on device", plan, where) or "", 1)
+        full = _full_device(str(link), plan)
+        if full is not None:
+            fail(full, 1)
+    if isinstance(exc, ConfigError | NoApiError):
         fail(str(exc), 2)
-    except AuthError as exc:
+    if isinstance(exc, AuthError):
         fail(f"the service refused the credentials: {exc}", 2)
-    except (PipelineError, CardepassError, ReportError) as exc:
+    if isinstance(exc, PipelineError | CardepassError | ReportError):
         fail(str(exc), 1)
-    except OSError as exc:
+    if isinstance(exc, OSError):
         fail(f"{exc.strerror or exc} ({exc.filename or 'I/O'}); check the disk and paths", 1)
-    except Exception as exc:  # the last line of defence: one line, and where to look
-        fail(
-            f"the run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            " (rerun with --verbose for the flow's log)",
-            1,
-        )
-    if not quiet:
-        print_summary(console, result)
-        console.print(f"DuckDB: {result['db']}", highlight=False)
-        console.print(f"reports: {result['out']}", highlight=False)
-    for problem in result["failed"]:
-        err.print(f"[yellow]incomplete:[/] {problem}", highlight=False)
-    raise typer.Exit(1 if result["verdict"] == "incomplete" else 0)
+    # the last line of defence: one line, and where to look
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    fail(
+        f"the run failed: {type(exc).__name__}: {first} (rerun with --verbose for the flow's log)",
+        1,
+    )
 
 
 def _preflight(
@@ -204,14 +302,16 @@ def _preflight(
     db: Path | None,
     out: Path | None,
     *,
+    label: str | None = None,
     check_service: bool = False,
 ) -> None:
     """Check the configuration before Prefect starts: a bad one costs one line, exit 2.
 
+    The DuckDB file must not be a directory (exit 2) nor held by another run (exit 1).
     ``check_service``: also ask the service for a token and a ping, so that a wrong
     secret or an unreachable URL is said in a second, not after Prefect's start-up.
     """
-    from flows.settings import ConfigError, extract_settings, load
+    from flows.settings import ConfigError, DatabaseBusy, check_database, extract_settings, load
 
     try:
         settings = load(
@@ -220,10 +320,14 @@ def _preflight(
             cardepass_client_secret=client_secret,
             cardrec_db=db,
             cardrec_out=out,
+            cardrec_label=label,
         )
         extract = extract_settings(settings, start=start, end=end)
+        check_database(settings.cardrec_db)
     except ConfigError as exc:
         fail(str(exc))
+    except DatabaseBusy as exc:
+        fail(str(exc), 1)
     for path in (settings.cardrec_db.parent, settings.cardrec_out):
         if path is None:
             continue
@@ -239,23 +343,30 @@ def _preflight(
 
 
 def _check_service(extract: Any) -> None:
-    """One token and one ping; exit 2 for refused credentials, 1 for an unusable service."""
+    """One token and one ping; exit 2 for refused credentials or no API, 1 for a failing one."""
     import asyncio
     from dataclasses import replace
 
-    from extract.errors import AuthError, CardepassError
+    from extract.errors import AuthError, CardepassError, NoApiError
     from extract.run import Session
 
     async def ping() -> None:
         async with Session(replace(extract, retry_attempts=2)) as session:
             await session.client.get_json("/v1/ping", envelope=False)
 
+    http_log = logging.getLogger("extract")  # its retries are in the one line below
+    level = http_log.level
+    http_log.setLevel(logging.ERROR)
     try:
         asyncio.run(ping())
+    except NoApiError as exc:
+        fail(str(exc), 2)
     except AuthError as exc:
         fail(f"the service refused the credentials: {exc}", 2)
     except CardepassError as exc:
         fail(f"the service cannot be used: {exc}", 1)
+    finally:
+        http_log.setLevel(level)
 
 
 @app.command()
@@ -280,23 +391,36 @@ def run(
     dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
     db: Annotated[Path | None, typer.Option(help="DuckDB file (CARDREC_DB).")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Report directory (default data/reports/<run id>).")
+        Path | None,
+        typer.Option(help="Report directory (default data/reports/<label>/<run id>)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress or summary (for cron).")] = False,
+    label: Annotated[str | None, typer.Option(help=LABEL_HELP)] = None,
+    fail_on_breaks: Annotated[
+        bool, typer.Option(help="Exit 3 when the verdict is `breaks` (for scripts).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option(help="One line: verdict, open errors and warnings, reports (cron).")
+    ] = False,
     verbose: Annotated[bool, typer.Option(help="Show the flow's log.")] = False,
 ) -> None:
     """Extract incrementally, reconcile and report against the cardepass API."""
     start, end = _date(from_, "--from"), _date(to, "--to")
+    today = datetime.now(UTC).date()
+    if start and start > today:
+        fail(f"--from {start} is in the future (today is {today}, UTC); nothing to reconcile")
     if start and end and end < start:
         fail(f"--to {end} is before --from {start}")
     if dialect not in ("auto", "v2.0", "v1.4"):
         fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
-    _preflight(base_url, client_id, client_secret, start, end, db, out, check_service=True)
+    _preflight(
+        base_url, client_id, client_secret, start, end, db, out, label=label, check_service=True
+    )
     _execute(
         out_console,
         quiet,
         verbose,
         {"CARDEPASS_CLIENT_ID": client_id, "CARDEPASS_CLIENT_SECRET": client_secret},
+        fail_on_breaks=fail_on_breaks,
         date_from=start,
         date_to=end,
         full_refresh=full_refresh,
@@ -304,6 +428,7 @@ def run(
         db=None if db is None else str(db),
         out=None if out is None else str(out),
         base_url=base_url,
+        label=label,
     )
 
 
@@ -315,16 +440,46 @@ def demo(
         Path, typer.Option(help="DuckDB file, recreated on every demo (each demo is a new world).")
     ] = Path("data/demo.duckdb"),
     out: Annotated[
-        Path | None, typer.Option(help="Directory for the reports (default data/reports/<run>).")
+        Path | None,
+        typer.Option(help="Directory for the reports (default data/reports/<label>/<run id>)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated customer.")] = 1,
     size: Annotated[str, typer.Option(help="tiny, demo or large.")] = "demo",
-    quiet: Annotated[bool, typer.Option(help="No progress or summary.")] = False,
+    label: Annotated[str | None, typer.Option(help=LABEL_HELP)] = None,
+    fail_on_breaks: Annotated[
+        bool, typer.Option(help="Exit 3 when the verdict is `breaks` (for scripts).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option(help="One line: verdict, open errors and warnings, reports.")
+    ] = False,
     verbose: Annotated[bool, typer.Option(help="Show the flow's log.")] = False,
 ) -> None:
     """Run the whole flow against the embedded sandbox on a free loopback port."""
+    _demo(scenario, dialect, db, out, seed, size, label, fail_on_breaks, quiet, verbose)
+
+
+def _demo(
+    scenario: str,
+    dialect: str,
+    db: Path,
+    out: Path | None,
+    seed: int,
+    size: str,
+    label: str | None,
+    fail_on_breaks: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    from flows.settings import DEFAULT_REPORTS, ConfigError, DatabaseBusy, check_database, load
     from sandbox.server import serve_in_thread
 
+    try:
+        label = load(cardrec_label=label).cardrec_label
+        check_database(db)
+    except ConfigError as exc:
+        fail(str(exc))
+    except DatabaseBusy as exc:
+        fail(str(exc), 1)
     app_, info = _start_sandbox(
         scenario=scenario,
         dialect=dialect,
@@ -340,7 +495,7 @@ def demo(
     start = datetime.fromtimestamp(world.start_ms / 1000, UTC).date()
     end = datetime.fromtimestamp(world.end_ms / 1000, UTC).date()
     run_id = datetime.now(UTC).strftime("demo-%Y%m%dT%H%M%SZ")
-    out_dir = out or Path("data/reports") / run_id
+    out_dir = out or DEFAULT_REPORTS / label / run_id
     for stale in (db, db.with_name(db.name + ".wal")):
         try:
             stale.unlink(missing_ok=True)
@@ -364,6 +519,7 @@ def demo(
                 quiet,
                 verbose,
                 {"CARDEPASS_CLIENT_ID": "sandbox", "CARDEPASS_CLIENT_SECRET": SANDBOX_SECRET},
+                fail_on_breaks=fail_on_breaks,
                 date_from=start,
                 date_to=end,
                 full_refresh=True,
@@ -372,6 +528,7 @@ def demo(
                 out=str(out_dir),
                 base_url=base_url,
                 run_id=run_id,
+                label=label,
             )
         finally:
             if not quiet:
@@ -388,6 +545,7 @@ def serve(
     base_url: Annotated[str | None, typer.Option(help="cardepass API base URL.")] = None,
     dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
     db: Annotated[Path | None, typer.Option(help="DuckDB file (CARDREC_DB).")] = None,
+    label: Annotated[str | None, typer.Option(help=LABEL_HELP)] = None,
     port: Annotated[int, typer.Option(help="Port for a local Prefect server.")] = 4200,
 ) -> None:
     """Serve the flow as a Prefect deployment on a cron schedule (until Ctrl-C).
@@ -397,7 +555,7 @@ def serve(
     """
     from flows.runner import prepare_environment
 
-    _preflight(base_url, None, None, None, None, db, None)
+    _preflight(base_url, None, None, None, None, db, None, label=label)
     prepare_environment(verbose=True)
     from prefect.client.schemas.schedules import CronSchedule
 
@@ -423,6 +581,7 @@ def serve(
                 "base_url": base_url,
                 "dialect": dialect,
                 "db": None if db is None else str(db),
+                "label": label,
             },
         )
 

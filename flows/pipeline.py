@@ -34,10 +34,16 @@ from extract.snapshots import SnapshotProgress, SnapshotResult
 from extract.state import Store
 from extract.streams import STREAM_NAMES, DialectName, StreamName
 from flows.crashpoints import crashpoint
-from flows.settings import ConfigError, extract_settings, load
+from flows.settings import ConfigError, Settings, database_error, extract_settings, load
 from reports.export import write_reports
 from transform.load import init_schema, load_slices, load_snapshots, unsnapshotted
-from transform.reconcile import ReconResult, ReconSettings, reconcile, write_summary
+from transform.reconcile import (
+    DEFAULT_LABEL,
+    ReconResult,
+    ReconSettings,
+    reconcile,
+    write_summary,
+)
 
 FLOW_NAME = "cardepass-reconciliation"
 Progress = SnapshotProgress  # progress(name, done, items, total=None): streams and snapshots
@@ -61,6 +67,7 @@ class RunContext:
     progress: Progress | None = None
     today: date | None = None
     auth: OAuth2ClientCredentials | None = None  # one token for every task of the run
+    label: str = DEFAULT_LABEL
 
 
 @dataclass
@@ -73,13 +80,45 @@ class PipelineResult:
     db_path: Path
     out_dir: Path
     summary: list[dict[str, Any]] = field(default_factory=list)
+    label: str = DEFAULT_LABEL
+    watermarks: dict[StreamName, date | None] = field(default_factory=dict)  # before the run
+    lookback_days: int = 7
 
     def as_dict(self) -> dict[str, Any]:
-        """What the flow returns: plain values only (Prefect stores it)."""
+        """What the flow returns: plain values only (Prefect stores it).
+
+        Besides the outcome it says what the run covered: ``label``, ``dialect``, the
+        ``period`` reconciled and the ``snapshot_at`` time (from the summary's run row), and
+        per stream its window, its watermark before the run and whether the window was a
+        ``backfill`` (no watermark) or ``incremental`` (watermark minus the lookback).
+        """
+        run_row = next((r for r in self.summary if r.get("section") == "run"), {})
+        snapshot_at = run_row.get("snapshot_at")
         return {
             "run_id": self.run_id,
             "verdict": self.verdict,
+            "label": self.label,
             "dialect": self.extraction.dialect,
+            "period": {
+                "from": _iso(run_row.get("period_from")),
+                "to": _iso(run_row.get("period_to")),
+            },
+            "snapshot_at": (
+                snapshot_at.astimezone(UTC).isoformat()
+                if isinstance(snapshot_at, datetime)
+                else None
+            ),
+            "lookback_days": self.lookback_days,
+            "streams": {
+                stream: {
+                    "from": start.isoformat(),
+                    "to": end.isoformat(),
+                    "watermark": _iso(self.watermarks.get(stream)),
+                    "mode": "backfill" if self.watermarks.get(stream) is None else "incremental",
+                }
+                for stream, (start, end) in self.extraction.windows.items()
+            },
+            "skipped": dict(self.extraction.skipped),
             "requests": self.extraction.requests,
             "failed": self.extraction.failed,
             "db": str(self.db_path),
@@ -94,19 +133,17 @@ class PipelineResult:
         }
 
 
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def open_database(path: Path) -> duckdb.DuckDBPyConnection:
     """The run's DuckDB file, or a one-line error if another run holds it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(path))
     except duckdb.IOException as exc:
-        first = str(exc).splitlines()[0]
-        if "lock" in first.lower():
-            raise PipelineError(
-                f"{path} is in use by another cardrecon run ({first.split(':')[-1].strip()}); "
-                "wait for it to finish, or use another --db"
-            ) from None
-        raise PipelineError(f"cannot open {path}: {first}") from None
+        raise PipelineError(database_error(path, exc)) from None
     except OSError as exc:
         raise PipelineError(
             f"cannot create {path.parent} ({exc.strerror}); choose another --db"
@@ -205,9 +242,11 @@ def snapshots_task(
 
 
 @task(name="reconcile", cache_policy=NONE)
-def reconcile_task(ctx: RunContext, failures: list[str]) -> tuple[ReconResult, str]:
+def reconcile_task(
+    ctx: RunContext, failures: list[str], dialect: DialectName
+) -> tuple[ReconResult, str]:
     result = reconcile(ctx.con, ctx.run_id, datetime.now(UTC), ctx.recon)
-    verdict = write_summary(ctx.con, ctx.run_id, failures)
+    verdict = write_summary(ctx.con, ctx.run_id, failures, label=ctx.label, dialect=dialect)
     get_run_logger().info(
         "verdict %s: %d open errors, %d warnings (%d new, %d resolved)",
         verdict,
@@ -241,14 +280,73 @@ def reconciliation_flow(
     out: str | None = None,
     base_url: str | None = None,
     run_id: str | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Extract every stream, snapshot, reconcile, report; publish the summary as artifacts.
 
-    Parameters are the run's window, streams, full refresh, dialect and paths; the
-    credentials come from the environment or ``.env`` (never a flow parameter).
+    Parameters are the run's window, streams, full refresh, dialect, paths and account
+    label; the credentials come from the environment or ``.env`` (never a flow parameter).
+    """
+    plan = plan_run(
+        date_from=date_from,
+        date_to=date_to,
+        full_refresh=full_refresh,
+        dialect=dialect,
+        streams=streams,
+        db=db,
+        out=out,
+        base_url=base_url,
+        run_id=run_id,
+        label=label,
+    )
+    result = run_steps(
+        plan.run_id,
+        plan.extract,
+        plan.db_path,
+        plan.out_dir,
+        ReconSettings(),
+        progress=PROGRESS,
+        label=plan.label,
+    )
+    return result.as_dict()
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A run's settings resolved (flags over environment over ``.env``), before it starts."""
+
+    run_id: str
+    extract: ExtractSettings
+    db_path: Path
+    out_dir: Path
+    label: str
+    settings: Settings
+
+
+def plan_run(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    full_refresh: bool = False,
+    dialect: str | None = None,
+    streams: list[str] | None = None,
+    db: str | None = None,
+    out: str | None = None,
+    base_url: str | None = None,
+    run_id: str | None = None,
+    label: str | None = None,
+) -> RunPlan:
+    """The flow's parameters resolved into settings, or a ConfigError saying what is wrong.
+
+    The reports go to ``--out``, else ``data/reports/<label>/<run id>/`` under the working
+    directory.
     """
     settings = load(
-        cardepass_base_url=base_url, cardrec_dialect=dialect, cardrec_db=db, cardrec_out=out
+        cardepass_base_url=base_url,
+        cardrec_dialect=dialect,
+        cardrec_db=db,
+        cardrec_out=out,
+        cardrec_label=label,
     )
     unknown = [x for x in streams or () if x not in STREAM_NAMES]
     if unknown:
@@ -258,10 +356,14 @@ def reconciliation_flow(
         settings, start=date_from, end=date_to, full_refresh=full_refresh, streams=chosen
     )
     run_id = run_id or datetime.now(UTC).strftime("run-%Y%m%dT%H%M%SZ")
-    db_path = settings.cardrec_db
-    out_dir = settings.cardrec_out or db_path.parent / "reports" / run_id
-    result = run_steps(run_id, extract, db_path, out_dir, ReconSettings(), progress=PROGRESS)
-    return result.as_dict()
+    return RunPlan(
+        run_id,
+        extract,
+        settings.cardrec_db,
+        settings.report_dir(run_id),
+        settings.cardrec_label,
+        settings,
+    )
 
 
 def run_steps(
@@ -274,6 +376,7 @@ def run_steps(
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     today: date | None = None,
+    label: str = DEFAULT_LABEL,
 ) -> PipelineResult:
     """The flow's body: the tasks in order, on one DuckDB connection."""
     con = open_database(db_path)
@@ -281,12 +384,13 @@ def run_steps(
         init_schema(con)
         ctx = RunContext(
             run_id, extract, db_path, out_dir, recon, con, transport, progress, today,
-            shared_auth(extract),
+            shared_auth(extract), label,
         )  # fmt: skip
+        store = Store(con)
         if extract.full_refresh:
-            store = Store(con)
             with store.transaction():
                 store.reset_watermarks()
+        watermarks = {s: store.watermark(s) for s in extract.streams}  # what the windows start from
         dialect, accounts = detect_task(ctx)
         crashpoint("dialect")
         windows: dict[StreamName, tuple[date, date]] = {}
@@ -304,14 +408,18 @@ def run_steps(
         snaps = snapshots_task(ctx, dialect, outcomes, accounts)
         requests = sum(o.requests for o in outcomes.values()) + snaps.requests
         report = ExtractionReport(run_id, dialect, windows, outcomes, snaps, requests, 0, skipped)
-        result, verdict = reconcile_task(ctx, report.failed)
+        result, verdict = reconcile_task(ctx, report.failed, dialect)
         crashpoint("reconciled")
         files = report_task(ctx)
         summary = _summary_rows(con, run_id)
-        _publish(run_id, verdict, summary, con)
+        done = PipelineResult(
+            run_id, verdict, report, result, files, db_path, out_dir, summary, label,
+            watermarks, extract.lookback_days,
+        )  # fmt: skip
+        _publish(done.as_dict(), con)
     finally:
         con.close()
-    return PipelineResult(run_id, verdict, report, result, files, db_path, out_dir, summary)
+    return done
 
 
 def _summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
@@ -320,21 +428,50 @@ def _summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str,
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def _publish(
-    run_id: str, verdict: str, summary: list[dict[str, Any]], con: duckdb.DuckDBPyConnection
-) -> None:
-    """The run's summary as a markdown artifact, its top open breaks as a table artifact."""
+def covers(result: dict[str, Any]) -> str:
+    """What a run covers, in words: label, dialect, period reconciled, snapshot time."""
+    period = result.get("period") or {}
+    when = result.get("snapshot_at")
+    snap = (
+        datetime.fromisoformat(when).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if when
+        else "none taken"
+    )
+    return (
+        f"label {result.get('label')}, dialect {result.get('dialect')}, period "
+        f"{period.get('from') or '?'} to {period.get('to') or '?'}, snapshots at {snap}"
+    )
+
+
+def stream_origin(result: dict[str, Any], stream: str) -> str:
+    """Where a stream's window started: a backfill, or incremental from its watermark."""
+    window = (result.get("streams") or {}).get(stream)
+    if window is None:
+        return str((result.get("skipped") or {}).get(stream) or "not extracted")
+    if window["mode"] == "backfill":
+        return f"backfill from {window['from']}"
+    return (
+        f"incremental from {window['from']} (watermark {window['watermark']} minus the "
+        f"{result.get('lookback_days')}-day lookback)"
+    )
+
+
+def summary_markdown(result: dict[str, Any]) -> str:
+    """The markdown artifact of a run (``PipelineResult.as_dict()``)."""
+    summary = result["summary"]
     lines = [
-        f"# {FLOW_NAME}: {run_id}",
+        f"# {FLOW_NAME}: {result['run_id']}",
         "",
-        f"**Verdict: {verdict}**",
+        f"**Verdict: {result['verdict']}**",
         "",
-        "| stream | fetched | loaded | quarantined | out of window |",
-        "|---|---:|---:|---:|---:|",
+        f"Covers: {covers(result)}.",
+        "",
+        "| stream | window | fetched | loaded | quarantined | out of window |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r['name']} | {r['fetched']} | {r['loaded']} | {r['quarantined']} | "
-        f"{r['out_of_window']} |"
+        f"| {r['name']} | {stream_origin(result, r['name'])} | {r['fetched']} | {r['loaded']} | "
+        f"{r['quarantined']} | {r['out_of_window']} |"
         for r in summary
         if r["section"] == "stream"
     ]
@@ -354,8 +491,16 @@ def _publish(
     lines += [
         f"| {r['amount_on_hold']} | {r['currency']} |" for r in summary if r["section"] == "hold"
     ]
+    return "\n".join(lines)
+
+
+def _publish(result: dict[str, Any], con: duckdb.DuckDBPyConnection) -> None:
+    """The run's summary as a markdown artifact, its top open breaks as a table artifact."""
+    run_id = result["run_id"]
     create_markdown_artifact(
-        markdown="\n".join(lines), key="reconciliation-summary", description=f"Summary of {run_id}"
+        markdown=summary_markdown(result),
+        key="reconciliation-summary",
+        description=f"Summary of {run_id} ({result['label']})",
     )
     top = con.execute(
         'select "check", severity, entity_type, entity_id, currency, '

@@ -16,6 +16,9 @@ from extract.streams import STREAM_NAMES
 QUIET_LOGGING = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "CRITICAL",  # failures reach the user as one line, not a log
+    # ... and so do our own modules' errors (a stream stopped, with its traceback): the
+    # run's outcome says them once; --verbose shows the log
+    "PREFECT_LOGGING_ROOT_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_LOG_PRINTS": "false",
     # Prefect gives its ephemeral API server 20 s to start; a first run (new database)
     # on a busy 2-core machine can take longer (seen in B4), and then the run fails
@@ -25,9 +28,9 @@ QUIET_LOGGING = {
 
 def prepare_environment(verbose: bool = False) -> None:
     """Prefect settings for a CLI run: offline, quiet unless asked (before importing prefect)."""
+    loud = {"PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_LOGGING_ROOT_LEVEL": "WARNING"}
     for key, value in QUIET_LOGGING.items():
-        level = "INFO" if key == "PREFECT_LOGGING_LEVEL" and verbose else value
-        os.environ.setdefault(key, level)
+        os.environ.setdefault(key, loud.get(key, value) if verbose else value)
 
 
 @contextmanager
@@ -114,15 +117,42 @@ def progress_bars(console: Console, enabled: bool) -> Iterator[None]:
             pipeline.PROGRESS = None
 
 
+def _breaks(result: dict[str, Any]) -> str:
+    """``3 open errors, 1 warning``: the open breaks that count (infos are notes)."""
+    errors, warnings = result["open_errors"], result["open_warnings"]
+    return (
+        f"{errors} open error{'' if errors == 1 else 's'}, "
+        f"{warnings} warning{'' if warnings == 1 else 's'}"
+    )
+
+
+def quiet_line(result: dict[str, Any]) -> str:
+    """``--quiet``: one line (the verdict, open errors and warnings, where the reports are)."""
+    line = f"{result['run_id']}: {result['verdict']}, {_breaks(result)}; reports in {result['out']}"
+    if result["failed"]:
+        line += f"; failed: {'; '.join(result['failed'])}"
+    return " ".join(line.split())  # one line, whatever a failure message holds
+
+
 def print_summary(console: Console, result: dict[str, Any]) -> None:
-    """The run's outcome as a finance user reads it: verdict, streams, breaks, holds."""
+    """The run's outcome as a finance user reads it: what it covers, streams, breaks, holds.
+
+    Open breaks are errors and warnings; infos are notes, listed apart with their count.
+    """
+    from flows.pipeline import covers, stream_origin
+
     rows = result["summary"]
     verdict = result["verdict"]
     colour = {"reconciled": "green", "reconciled_with_warnings": "yellow"}.get(verdict, "red")
     console.print(
         f"[bold]{result['run_id']}[/]: [bold {colour}]{verdict}[/] "
-        f"(dialect {result['dialect']}, {result['requests']} requests)"
+        f"({_breaks(result)}; {result['requests']} requests)",
+        highlight=False,
     )
+    console.print(f"covers: {covers(result)}", highlight=False)
+    for stream in STREAM_NAMES:
+        if stream in result["streams"] or stream in result["skipped"]:
+            console.print(f"  {stream}: {stream_origin(result, stream)}", highlight=False)
     streams = Table(title="streams", title_justify="left")
     for col in ("stream", "fetched", "loaded", "quarantined", "out of window"):
         streams.add_column(col, justify="left" if col == "stream" else "right")
@@ -136,30 +166,7 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
                 str(r["out_of_window"] or 0),
             )
     console.print(streams)
-    checks = [r for r in rows if r["section"] == "check"]
-    breaking = [r for r in checks if (r["errors"] or 0) + (r["warnings"] or 0) + (r["infos"] or 0)]
-    if breaking:
-        table = Table(title="open breaks", title_justify="left")
-        for col in ("check", "currency", "errors", "warnings", "info", "total difference"):
-            table.add_column(col, justify="left" if col in ("check", "currency") else "right")
-        for r in sorted(breaking, key=lambda r: (-(r["errors"] or 0), r["name"])):
-            table.add_row(
-                r["name"],
-                r["currency"] or "",
-                str(r["errors"] or 0),
-                str(r["warnings"] or 0),
-                str(r["infos"] or 0),
-                str(r["abs_difference"] or ""),
-            )
-        console.print(table)
-    clean = sorted({r["name"] for r in checks if not r["note"]} - {r["name"] for r in breaking})
-    skipped = sorted({r["name"] for r in checks if r["note"]})
-    if clean:
-        console.print(f"[green]tie out:[/] {', '.join(clean)}", highlight=False)
-    if skipped:
-        console.print(
-            f"[dim]skipped (the dialect lacks the field):[/] {', '.join(skipped)}", highlight=False
-        )
+    _print_checks(console, [r for r in rows if r["section"] == "check"])
     for r in rows:
         if r["section"] == "hold":
             console.print(
@@ -167,3 +174,38 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
                 f"{r['currency']} in {r['entities_checked']} transactions",
                 highlight=False,
             )
+
+
+def _print_checks(console: Console, checks: list[dict[str, Any]]) -> None:
+    """Open breaks (errors, warnings) per check and currency; notes (infos); the rest."""
+    breaking = [r for r in checks if (r["errors"] or 0) + (r["warnings"] or 0)]
+    if breaking:
+        table = Table(title="open breaks", title_justify="left")
+        for col in ("check", "currency", "errors", "warnings", "total difference"):
+            left = col in ("check", "currency")
+            table.add_column(col, justify="left" if left else "right", overflow="fold")
+        for r in sorted(breaking, key=lambda r: (-(r["errors"] or 0), r["name"])):
+            table.add_row(
+                r["name"],
+                r["currency"] or "",
+                str(r["errors"] or 0),
+                str(r["warnings"] or 0),
+                str(r["abs_difference"] or ""),
+            )
+        console.print(table)
+    infos: dict[str, int] = {}
+    for r in checks:
+        if r["infos"]:
+            infos[r["name"]] = infos.get(r["name"], 0) + int(r["infos"])
+    if infos:
+        notes = ", ".join(f"{name} {count:,}" for name, count in sorted(infos.items()))
+        console.print(f"notes (info, not breaks): {notes}", highlight=False)
+    noted = {r["name"] for r in breaking} | set(infos)
+    clean = sorted({r["name"] for r in checks if not r["note"]} - noted)
+    skipped = sorted({r["name"] for r in checks if r["note"]})
+    if clean:
+        console.print(f"[green]tie out:[/] {', '.join(clean)}", highlight=False)
+    if skipped:
+        console.print(
+            f"[dim]skipped (the dialect lacks the field):[/] {', '.join(skipped)}", highlight=False
+        )

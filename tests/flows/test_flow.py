@@ -73,8 +73,23 @@ def test_flow_runs_twice_and_the_second_run_fetches_only_what_state_calls_for(
         world.set_clock(world.end_ms)
         app.state.sandbox.requests.clear()
         today = datetime.now(UTC).date()
-        two = _run_flow(base_url=base_url, db=str(db), out=str(tmp_path / "r2"), run_id="r2")
+        two = _run_flow(
+            base_url=base_url, db=str(db), out=str(tmp_path / "r2"), run_id="r2", label="acme"
+        )
     assert two["verdict"] == "reconciled", two  # the clock caught up: nothing is stale now
+    assert one["streams"]["transactions"] == {
+        "from": first_day.isoformat(),
+        "to": first_clock.isoformat(),
+        "watermark": None,
+        "mode": "backfill",
+    }
+    assert two["streams"]["transactions"] == {
+        "from": (first_clock - timedelta(days=7)).isoformat(),
+        "to": today.isoformat(),
+        "watermark": first_clock.isoformat(),
+        "mode": "incremental",
+    }
+    assert (two["label"], two["dialect"], two["lookback_days"]) == ("acme", "v1.4", 7)
     con = duckdb.connect(str(db))
     items: dict[str, list[dict[str, Any]]] = {s: [] for s in STREAM_NAMES}
     for stream, payload in con.execute(
@@ -103,11 +118,19 @@ def test_flow_runs_twice_and_the_second_run_fetches_only_what_state_calls_for(
 
     from prefect.client.orchestration import get_client
 
-    async def artifact_keys() -> set[str]:
+    async def artifacts() -> list[tuple[str, str]]:
         async with get_client() as client:
-            return {a.key for a in await client.read_artifacts() if a.key}
+            return [(a.key or "", str(a.data)) for a in await client.read_artifacts()]
 
-    assert {"reconciliation-summary", "top-open-breaks"} <= asyncio.run(artifact_keys())
+    published = asyncio.run(artifacts())
+    assert {"reconciliation-summary", "top-open-breaks"} <= {key for key, _ in published}
+    summaries = [data for key, data in published if key == "reconciliation-summary"]
+    markdown = next(m for m in summaries if m.startswith("# cardepass-reconciliation: r2\n"))
+    period = two["period"]
+    assert period["from"] and period["to"] and two["snapshot_at"]
+    assert f"label acme, dialect v1.4, period {period['from']} to {period['to']}, " in markdown
+    assert "snapshots at 20" in markdown
+    assert f"| transactions | incremental from {first_clock - timedelta(days=7)} " in markdown
 
 
 def test_a_second_run_on_a_locked_database_refuses_with_one_line(tmp_path: Path) -> None:
@@ -135,36 +158,34 @@ def test_a_second_run_on_a_locked_database_refuses_with_one_line(tmp_path: Path)
 
 
 def test_cardrecon_demo_end_to_end_as_a_user_runs_it(tmp_path: Path) -> None:
-    out = tmp_path / "out"
+    """`cardrecon demo --scenario broken_books --fail-on-breaks --label acme`, output piped."""
     env = {
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
+    args = ["demo", "--scenario", "broken_books", "--fail-on-breaks", "--label", "acme"]
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flows.cli",
-            "demo",
-            "--size",
-            "tiny",
-            "--scenario",
-            "drifted_card_balance",
-            "--out",
-            str(out),
-            "--db",
-            str(tmp_path / "demo.duckdb"),
-        ],
+        [sys.executable, "-m", "flows.cli", *args],
         capture_output=True,
         text=True,
         timeout=600,
         env=env,
         check=False,
+        cwd=tmp_path,  # the default DuckDB file and report folder are relative to it
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "breaks" in proc.stdout and "card_balance" in proc.stdout
-    assert str(out) in proc.stdout.replace("\n", "")
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # breaks, and --fail-on-breaks
+    lines = proc.stdout.splitlines()
+    run_id = next(line.split(":")[0] for line in lines if line.startswith("demo-"))
+    out = tmp_path / "data" / "reports" / "acme" / run_id
+    assert f"reports: data/reports/acme/{run_id}" in lines
+    assert (tmp_path / "data" / "demo.duckdb").is_file()
+    covers = next(line for line in lines if line.startswith("covers: "))
+    assert covers.startswith("covers: label acme, dialect v2.0, period ")
+    first_day = covers.split(" period ")[1].split(" ")[0]
+    assert f"  transactions: backfill from {first_day}" in lines  # a new DuckDB file each demo
+    assert "missing_account_entry" in proc.stdout and "card_balance" in proc.stdout
+    assert "…" not in proc.stdout  # a pipe is not cut at 80 columns
     for name in (
         "breaks.csv",
         "breaks.parquet",

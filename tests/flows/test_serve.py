@@ -60,11 +60,14 @@ def test_serve_registers_the_deployment_and_a_triggered_run_completes(tmp_path: 
             f"http://127.0.0.1:{sandbox_port}/openapi",
             "--db",
             str(tmp_path / "served.duckdb"),
+            "--label",
+            "served",
         ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=tmp_path,  # the served runs' reports go to data/reports/<label>/ under it
     )
     api = f"http://127.0.0.1:{prefect_port}/api"
     try:
@@ -92,6 +95,8 @@ def test_serve_registers_the_deployment_and_a_triggered_run_completes(tmp_path: 
         )
         assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.state
         assert (tmp_path / "served.duckdb").exists()
+        (reports,) = (tmp_path / "data" / "reports" / "served").iterdir()  # the label's folder
+        assert (reports / "report.html").is_file()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         serve.terminate()
