@@ -1,16 +1,23 @@
 """The ``cardrecon`` command line (DESIGN.md, "Command line contract").
 
 Exit codes: 0 ran (breaks or not), 1 the run failed or is incomplete, 2 bad usage or
-configuration, 3 verdict ``breaks`` with ``--fail-on-breaks``. Errors are one clear line
-on stderr (what happened, what to do), never a bare traceback.
+configuration, 3 verdict ``breaks`` with ``--fail-on-breaks``, 130 / 143 interrupted by
+SIGINT / SIGTERM. Errors are one clear line on stderr (what happened, what to do), never
+a bare traceback.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import orjson
@@ -19,6 +26,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from flows.pipeline import RunPlan
+    from flows.runner import Outcome
 
 app = typer.Typer(
     name="cardrecon",
@@ -63,6 +71,23 @@ def _whole_lines(*consoles: Console) -> None:
     for console in consoles:
         if not console.is_terminal:
             console.width = NOT_A_TERMINAL_WIDTH
+
+
+@contextmanager
+def _interrupts_before_the_run() -> Iterator[None]:
+    """Ctrl-C or SIGTERM before the flow starts: one line, exit 130/143, nothing written yet."""
+
+    def leave(signum: int, _frame: FrameType | None) -> None:
+        err.print("interrupted before the run started; nothing was written", highlight=False)
+        sys.stderr.flush()
+        os._exit(128 + signum)
+
+    previous = {s: signal.signal(s, leave) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -201,11 +226,13 @@ def _execute(
     env: dict[str, str | None],
     *,
     fail_on_breaks: bool = False,
+    demo: bool = False,
     **params: Any,
 ) -> NoReturn:
     """Run the flow with ``params``; print the outcome; exit with the documented code.
 
-    0 ran, 1 failed or incomplete, 2 config, 3 ``breaks`` with ``fail_on_breaks``.
+    0 ran, 1 failed or incomplete, 2 config, 3 ``breaks`` with ``fail_on_breaks``,
+    128 + signal when interrupted (the run is supervised from this thread).
     """
     from flows.runner import (
         environment,
@@ -213,6 +240,7 @@ def _execute(
         print_summary,
         progress_bars,
         quiet_line,
+        run_interruptibly,
     )
 
     prepare_environment(verbose)
@@ -226,10 +254,16 @@ def _execute(
             fail(str(exc), 2)
         params["run_id"] = plan.run_id
         with progress_bars(console, not quiet):
-            try:
-                result: dict[str, Any] = pipeline.reconciliation_flow(**params)
-            except Exception as exc:
-                _run_failed(exc, plan)
+            outcome = run_interruptibly(
+                lambda: pipeline.reconciliation_flow(**params), pipeline.STOP
+            )
+    if outcome.signum is not None and (outcome.error is not None or not outcome.finished):
+        _leave_interrupted(outcome, plan, demo)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the run is over: the usual
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # handlers again, until the command ends
+    if outcome.error is not None:
+        _run_failed(outcome.error, plan)
+    result: dict[str, Any] = outcome.result
     full = _full_device(" ".join(result["failed"]), plan)
     if full is not None:
         fail(full, 1)
@@ -244,6 +278,29 @@ def _execute(
     if result["verdict"] == "incomplete":
         raise typer.Exit(1)
     raise typer.Exit(EXIT_BREAKS if fail_on_breaks and result["verdict"] == "breaks" else 0)
+
+
+def _leave_interrupted(outcome: Outcome, plan: RunPlan, demo: bool) -> NoReturn:
+    """One line saying where the next run starts, then exit 128 + the signal's number."""
+    from flows.pipeline import resume_date
+    from flows.runner import leave
+
+    assert outcome.signum is not None
+    if demo:
+        line = "interrupted; the next demo starts over"
+    else:
+        try:  # the run's connection is closed by now (or its streams are done)
+            day = resume_date(plan.db_path, plan.extract)
+        except Exception as exc:  # a database the run could not finish with, say
+            line = f"interrupted; the next run resumes from its last commit ({exc})"
+        else:
+            line = (
+                f"interrupted; the next run resumes from {day}"
+                if day is not None
+                else "interrupted; the next run has nothing left to fetch up to --to"
+            )
+    err.print(" ".join(line.split()), highlight=False, soft_wrap=True)
+    leave(128 + outcome.signum)
 
 
 def _full_device(text: str, plan: RunPlan, where: Path | None = None) -> str | None:
@@ -404,32 +461,33 @@ def run(
     verbose: Annotated[bool, typer.Option(help="Show the flow's log.")] = False,
 ) -> None:
     """Extract incrementally, reconcile and report against the cardepass API."""
-    start, end = _date(from_, "--from"), _date(to, "--to")
-    today = datetime.now(UTC).date()
-    if start and start > today:
-        fail(f"--from {start} is in the future (today is {today}, UTC); nothing to reconcile")
-    if start and end and end < start:
-        fail(f"--to {end} is before --from {start}")
-    if dialect not in ("auto", "v2.0", "v1.4"):
-        fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
-    _preflight(
-        base_url, client_id, client_secret, start, end, db, out, label=label, check_service=True
-    )
-    _execute(
-        out_console,
-        quiet,
-        verbose,
-        {"CARDEPASS_CLIENT_ID": client_id, "CARDEPASS_CLIENT_SECRET": client_secret},
-        fail_on_breaks=fail_on_breaks,
-        date_from=start,
-        date_to=end,
-        full_refresh=full_refresh,
-        dialect=dialect,
-        db=None if db is None else str(db),
-        out=None if out is None else str(out),
-        base_url=base_url,
-        label=label,
-    )
+    with _interrupts_before_the_run():
+        start, end = _date(from_, "--from"), _date(to, "--to")
+        today = datetime.now(UTC).date()
+        if start and start > today:
+            fail(f"--from {start} is in the future (today is {today}, UTC); nothing to reconcile")
+        if start and end and end < start:
+            fail(f"--to {end} is before --from {start}")
+        if dialect not in ("auto", "v2.0", "v1.4"):
+            fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
+        _preflight(
+            base_url, client_id, client_secret, start, end, db, out, label=label, check_service=True
+        )
+        _execute(
+            out_console,
+            quiet,
+            verbose,
+            {"CARDEPASS_CLIENT_ID": client_id, "CARDEPASS_CLIENT_SECRET": client_secret},
+            fail_on_breaks=fail_on_breaks,
+            date_from=start,
+            date_to=end,
+            full_refresh=full_refresh,
+            dialect=dialect,
+            db=None if db is None else str(db),
+            out=None if out is None else str(out),
+            base_url=base_url,
+            label=label,
+        )
 
 
 @app.command()
@@ -455,7 +513,8 @@ def demo(
     verbose: Annotated[bool, typer.Option(help="Show the flow's log.")] = False,
 ) -> None:
     """Run the whole flow against the embedded sandbox on a free loopback port."""
-    _demo(scenario, dialect, db, out, seed, size, label, fail_on_breaks, quiet, verbose)
+    with _interrupts_before_the_run():
+        _demo(scenario, dialect, db, out, seed, size, label, fail_on_breaks, quiet, verbose)
 
 
 def _demo(
@@ -520,6 +579,7 @@ def _demo(
                 verbose,
                 {"CARDEPASS_CLIENT_ID": "sandbox", "CARDEPASS_CLIENT_SECRET": SANDBOX_SECRET},
                 fail_on_breaks=fail_on_breaks,
+                demo=True,
                 date_from=start,
                 date_to=end,
                 full_refresh=True,

@@ -10,15 +10,23 @@ already idempotent and Prefect-level retries would only hide a real failure.
 One writer per DuckDB file: the flow opens the file first and refuses, with one clear
 line, when another run holds it.
 
+Interruption: the CLI sets ``STOP`` on SIGINT/SIGTERM. The extraction is cancelled at
+once (a commit in progress finishes first: each batch lands whole with its watermark),
+the steps after it are not started, and the run raises ``Interrupted`` with its DuckDB
+connection closed, so the next run resumes from the watermarks (``resume_date``).
+
 (No ``from __future__ import annotations`` here: Prefect builds the flow's parameter
 model from the real annotations when a served deployment starts a run.)
 """
 
 import asyncio
-from dataclasses import dataclass, field
+import contextlib
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import httpx
@@ -29,7 +37,14 @@ from prefect.cache_policies import NONE
 from extract.auth import OAuth2ClientCredentials
 from extract.client import ApiResponse
 from extract.engine import StreamOutcome
-from extract.run import ExtractionReport, ExtractSettings, Session, references, shared_auth
+from extract.run import (
+    ExtractionReport,
+    ExtractSettings,
+    Session,
+    plan_windows,
+    references,
+    shared_auth,
+)
 from extract.snapshots import SnapshotProgress, SnapshotResult
 from extract.state import Store
 from extract.streams import STREAM_NAMES, DialectName, StreamName
@@ -49,8 +64,18 @@ FLOW_NAME = "cardepass-reconciliation"
 Progress = SnapshotProgress  # progress(name, done, items, total=None): streams and snapshots
 
 
+T = TypeVar("T")
+# Set by the CLI when the user interrupts (SIGINT, SIGTERM): the run stops at the next safe
+# point. Process-local, like PROGRESS; a flow parameter cannot carry an event.
+STOP = threading.Event()
+
+
 class PipelineError(Exception):
     """A run that cannot start or finish; the message is one line saying what to do."""
+
+
+class Interrupted(Exception):
+    """The run stopped because ``STOP`` was set; what it committed stays committed."""
 
 
 @dataclass
@@ -150,6 +175,62 @@ def open_database(path: Path) -> duckdb.DuckDBPyConnection:
         ) from None
 
 
+def resume_date(db_path: Path, extract: ExtractSettings, today: date | None = None) -> date | None:
+    """The day the next run starts from: the earliest stream's watermark minus the lookback,
+    or the backfill start where nothing is committed; None when every stream is past --to.
+
+    It is ``plan_windows`` over the file's committed watermarks, read without writing
+    (read-only, or on the run's own open database if it is still open in this process).
+    """
+    committed: list[tuple[str, date]] = []
+    if db_path.is_file():
+        try:
+            con = duckdb.connect(str(db_path), read_only=True)
+        except duckdb.ConnectionException:  # still open here, read-write: share it
+            con = duckdb.connect(str(db_path))
+        try:
+            if con.execute(
+                "select count(*) from duckdb_tables() "
+                "where schema_name = 'meta' and table_name = 'state'"
+            ).fetchall()[0][0]:
+                committed = con.execute("select stream, watermark from meta.state").fetchall()
+        finally:
+            con.close()
+    plan = Store(duckdb.connect())  # the next run's plan, over those watermarks alone
+    for stream, mark in committed:
+        plan.set_watermark(stream, mark, "resume", datetime.now(UTC))
+    windows, _ = plan_windows(
+        plan, replace(extract, full_refresh=False), today or datetime.now(UTC).date()
+    )
+    plan.con.close()
+    return min((start for start, _ in windows.values()), default=None)
+
+
+def _stoppable(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(work)``, cancelled as soon as ``STOP`` is set (then ``Interrupted``).
+
+    The cancellation reaches every request at once; a batch commit in progress is shielded
+    and runs to its end (``asyncio.run`` waits for it), so the stop leaves whole batches.
+    """
+
+    async def main() -> T:
+        job = asyncio.ensure_future(work)
+        while not job.done():
+            if STOP.is_set():
+                job.cancel()
+                await asyncio.gather(job, return_exceptions=True)
+                raise Interrupted("the run was interrupted")
+            await asyncio.wait({job}, timeout=0.1)
+        return job.result()
+
+    return asyncio.run(main())
+
+
+def _check_stop() -> None:
+    if STOP.is_set():
+        raise Interrupted("the run was interrupted")
+
+
 # -- tasks: thin wrappers -------------------------------------------------------------------
 @task(name="detect-dialect", cache_policy=NONE)
 def detect_task(ctx: RunContext) -> tuple[DialectName, ApiResponse | None]:
@@ -159,7 +240,7 @@ def detect_task(ctx: RunContext) -> tuple[DialectName, ApiResponse | None]:
         async with Session(ctx.extract, ctx.transport, ctx.auth) as session:
             return await session.detect()
 
-    return asyncio.run(go())
+    return _stoppable(go())
 
 
 def _load_batch(
@@ -189,7 +270,7 @@ def extract_stream_task(
                 today=ctx.today,
             )
 
-    windows, outcomes, skipped = asyncio.run(go())
+    windows, outcomes, skipped = _stoppable(go())
     outcome = outcomes.get(stream)
     if outcome is not None:
         logger.info(
@@ -378,7 +459,12 @@ def run_steps(
     today: date | None = None,
     label: str = DEFAULT_LABEL,
 ) -> PipelineResult:
-    """The flow's body: the tasks in order, on one DuckDB connection."""
+    """The flow's body: the tasks in order, on one DuckDB connection.
+
+    Between steps (and inside the extraction) it stops with ``Interrupted`` once ``STOP``
+    is set; the connection is closed on the way out, whatever happens.
+    """
+    _check_stop()
     con = open_database(db_path)
     try:
         init_schema(con)
@@ -405,11 +491,14 @@ def run_steps(
             if skip is not None:
                 skipped[stream] = skip
             crashpoint("stream")
+        _check_stop()
         snaps = snapshots_task(ctx, dialect, outcomes, accounts)
         requests = sum(o.requests for o in outcomes.values()) + snaps.requests
         report = ExtractionReport(run_id, dialect, windows, outcomes, snaps, requests, 0, skipped)
+        _check_stop()
         result, verdict = reconcile_task(ctx, report.failed, dialect)
         crashpoint("reconciled")
+        _check_stop()
         files = report_task(ctx)
         summary = _summary_rows(con, run_id)
         done = PipelineResult(
@@ -417,6 +506,10 @@ def run_steps(
             watermarks, extract.lookback_days,
         )  # fmt: skip
         _publish(done.as_dict(), con)
+    except Interrupted:
+        with contextlib.suppress(duckdb.Error):  # the next run replays the WAL; close now
+            con.execute("pragma disable_checkpoint_on_shutdown")
+        raise
     finally:
         con.close()
     return done

@@ -1,11 +1,26 @@
-"""Running the flow from the command line: environment, progress, summary, exit codes."""
+"""Running the flow from the command line: environment, progress, summary, exit codes.
+
+Interruption (``run_interruptibly``): the flow runs in a worker thread while the main
+thread waits and owns SIGINT and SIGTERM. Run in the main thread, Prefect swaps in its own
+SIGTERM handler for the flow's duration and, after Ctrl-C has also stopped its ephemeral
+API server (same process group), spends a minute retrying that server; supervised from
+the main thread, a signal sets ``flows.pipeline.STOP``, the run winds down on its own
+(extraction cancelled, connection closed) and the CLI leaves within seconds either way.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,6 +46,97 @@ def prepare_environment(verbose: bool = False) -> None:
     loud = {"PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_LOGGING_ROOT_LEVEL": "WARNING"}
     for key, value in QUIET_LOGGING.items():
         os.environ.setdefault(key, loud.get(key, value) if verbose else value)
+
+
+GRACE_SECONDS = 2.5  # after a signal, how long the run may take to wind down by itself
+SERVER_STOP_SECONDS = 1.0  # then Prefect's ephemeral API server gets this long to stop
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+@dataclass
+class Outcome:
+    """How a supervised run ended: its result or exception, and the signal that stopped it."""
+
+    result: Any = None
+    error: BaseException | None = None
+    signum: int | None = None
+    finished: bool = True  # False: still winding down when the grace period ran out
+
+
+def run_interruptibly(
+    work: Callable[[], Any], stop: threading.Event, grace: float = GRACE_SECONDS
+) -> Outcome:
+    """Run ``work`` in a worker thread; SIGINT/SIGTERM set ``stop`` and end the wait.
+
+    After a signal the worker gets ``grace`` seconds to finish (a second signal ends the
+    wait at once). Interrupted, the handlers stay installed, ignoring further signals, so
+    the caller's cleanup is not cut short; otherwise the previous handlers come back.
+    """
+    outcome = Outcome()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        stop.set()
+
+    def target() -> None:
+        try:
+            outcome.result = work()
+        except BaseException as exc:  # handed to the main thread, which decides
+            outcome.error = exc
+
+    previous = {s: signal.signal(s, on_signal) for s in INTERRUPTS}
+    worker = threading.Thread(target=target, name="cardrecon-run", daemon=True)
+    worker.start()
+    deadline: float | None = None
+    while worker.is_alive():
+        worker.join(0.05)
+        if received:
+            deadline = deadline or time.monotonic() + grace
+            if len(received) > 1 or time.monotonic() >= deadline:
+                break
+    outcome.finished = not worker.is_alive()
+    if received:
+        outcome.signum = received[0]
+        for s in INTERRUPTS:
+            signal.signal(s, signal.SIG_IGN)
+    else:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return outcome
+
+
+def stop_prefect_server(timeout: float = SERVER_STOP_SECONDS) -> None:
+    """Stop Prefect's ephemeral API server (a child process), if this process started one.
+
+    Prefect stops it at exit; a process that leaves with ``os._exit`` must do it itself,
+    or the server outlives it.
+    """
+    module = sys.modules.get("prefect.server.api.server")
+    servers = getattr(getattr(module, "SubprocessASGIServer", None), "_instances", {})
+    procs = [s.server_process for s in list(servers.values()) if s.server_process is not None]
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(max(deadline - time.monotonic(), 0.01))
+        except subprocess.TimeoutExpired:  # still running after the grace period
+            proc.kill()
+
+
+def leave(code: int) -> NoReturn:
+    """End the process now: the ephemeral server stopped, output flushed, no exit hooks.
+
+    Prefect's exit hooks would drain its event and log workers to an API server that a
+    Ctrl-C may already have stopped (a minute of retries); the data needs none of them
+    (DuckDB rolls back what was not committed, reports are renamed into place whole).
+    """
+    stop_prefect_server()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @contextmanager
