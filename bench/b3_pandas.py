@@ -228,14 +228,14 @@ def _counts(is_break: pd.Series, out_of_window: Any = False, info: Any = False) 
 
 
 def _snapshot_beyond(f: Frames, snapshot_at: pd.Series, *streams: str) -> Any:
-    """Was the snapshot taken more than a day after one of ``streams``' coverage ends (or is
-    a stream not covered at all)? Its balance then holds activity never extracted."""
+    """Was the snapshot taken after one of ``streams``' coverage ends (or is a stream not
+    covered at all)? Its balance then holds activity never extracted."""
     beyond = pd.Series(False, index=snapshot_at.index)
     for stream in streams:
         window = _window(f, stream)
         if window is None:
             return pd.Series(True, index=snapshot_at.index)
-        beyond |= (window[1] < snapshot_at - DAY).fillna(True)
+        beyond |= (window[1] < snapshot_at).fillna(True)
     return beyond
 
 
@@ -398,8 +398,14 @@ def txn_missing_ledger(f: Frames) -> Counts:
     txns = _settled_share_balance(f)
     settled = _logs_of(f, "sb_settlement")["order_no"]
     is_break = ~_found_in(txns["transaction_id"], settled)
-    at = txns["settled_at"].fillna(txns["auth_at"])
-    return _counts(is_break, _outside(f, "account_logs", at))
+    known = txns["settled_at"].notna()
+    oow = _outside(f, "account_logs", txns["settled_at"].fillna(txns["auth_at"]))
+    # no settle time (v2.0): the entry may come any time after the authorisation, so it may
+    # lie after a ledger that stops before the run's time
+    window = _window(f, "account_logs")
+    closed = window is None or window[1] <= _param(f, "as_of")
+    oow = oow.where(known, oow | closed)
+    return _counts(is_break, oow)
 
 
 def ledger_missing_txn(f: Frames) -> Counts:
@@ -471,20 +477,17 @@ def order_amount_mismatch(f: Frames) -> Counts:
 def credit_limit_exceeded(f: Frames) -> Counts:
     """A ShareBalance card's usedCreditAmount is within its maxCreditAmount."""
     c = f["cards"]
-    c = c[
-        (c["card_model"] == "ShareBalance")
-        & c["used_credit_amount"].notna()
-        & c["max_credit_amount"].notna()
-    ]
-    return _counts(c["used_credit_amount"] > c["max_credit_amount"])
+    c = c[(c["card_model"] == "ShareBalance") & c["used_credit_amount"].notna()]
+    over = c["used_credit_amount"] > c["max_credit_amount"]  # no limit (NA): within
+    return _counts(over.fillna(False).astype(bool))
 
 
 def stale_authorization(f: Frames) -> Counts:
-    """An open authorisation is younger than stale_days."""
+    """No transaction is still authorised stale_days after its authorisation."""
     t = f["transactions"]
-    t = t[(t["status"] == "authorized") & ~t["is_topup_mirror"]]
+    t = t[~t["is_topup_mirror"]]
     cutoff = _param(f, "as_of") - pd.Timedelta(days=int(_param(f, "stale_days")))
-    return _counts(t["auth_at"] < cutoff)
+    return _counts((t["status"] == "authorized") & (t["auth_at"] < cutoff))
 
 
 def auth_settle_variance(f: Frames) -> Counts:

@@ -1201,7 +1201,7 @@ def test_credit_limit_exceeded_warns_only_above_the_limit(db: duckdb.DuckDBPyCon
             entity_type="card",
         )
     ]
-    assert counts(db, "credit_limit_exceeded") == (3, 1, 0)  # no limit: not compared
+    assert counts(db, "credit_limit_exceeded") == (4, 1, 0)  # no limit: compared, ties
     assert result.warnings == 1
 
 
@@ -1237,7 +1237,23 @@ def test_stale_authorization_warns_after_7_days_by_default(db: duckdb.DuckDBPyCo
             entity_type="transaction",
         )
     ]
-    assert counts(db, "stale_authorization") == (2, 1, 0)
+    assert counts(db, "stale_authorization") == (4, 1, 0)  # every transaction is compared
+
+
+def test_a_stale_authorization_that_settles_is_resolved(db: duckdb.DuckDBPyConnection) -> None:
+    """Regression: the check compared open authorisations only, so a stale hold that settled
+    left the check's grain, was never compared again and stayed open for ever."""
+    given_authorizations_8_and_6_days_old(db)
+    run(db)
+    db.execute(
+        "update core.transactions set status = 'settled', settled_amount = auth_amount, "
+        "settled_at = auth_at + interval 9 day where transaction_id = 'T1'"
+    )
+
+    second = run(db, run_id="run-2", as_of=AS_OF + timedelta(hours=1))
+
+    assert second.resolved_breaks == 1
+    assert breaks(db, "stale_authorization") == []
 
 
 def test_stale_authorization_uses_the_configured_days(db: duckdb.DuckDBPyConnection) -> None:

@@ -1,4 +1,5 @@
--- grain: one ShareBalance card with both usedCreditAmount and a maxCreditAmount.
+-- grain: one ShareBalance card that reports usedCreditAmount (a card whose limit was lifted,
+-- maxCreditAmount null, is compared too: it ties).
 -- invariant (warning): usedCreditAmount <= maxCreditAmount.
 with final as (
     select
@@ -13,11 +14,10 @@ with final as (
         used_credit_amount - max_credit_amount as difference,
         snapshot_at as as_of,
         'used ' || used_credit_amount || ' of a ' || max_credit_amount || ' limit' as detail,
-        used_credit_amount > max_credit_amount as is_break,
+        coalesce(used_credit_amount > max_credit_amount, false) as is_break,
         false as out_of_window
     from recon.cards
     where card_model = 'ShareBalance'
       and used_credit_amount is not null
-      and max_credit_amount is not null
 )
 select * from final

@@ -1,5 +1,6 @@
--- grain: one authorized (open) transaction.
--- invariant (warning): still authorized less than stale_days after its authorisation.
+-- grain: one transaction (v2.0 TopUp mirrors aside): every one is compared, so a stale hold
+-- that settles is seen to tie and is resolved.
+-- invariant (warning): not still authorized stale_days after its authorisation.
 -- Days are UTC days of 24 hours: times are compared as UTC wall-clock times, so the session's
 -- time zone (and its daylight-saving changes) cannot move the cutoff.
 with params as (
@@ -8,7 +9,7 @@ with params as (
 open_auths as (
     select *, timezone('UTC', auth_at) as auth_utc
     from core.transactions
-    where status = 'authorized' and not is_topup_mirror
+    where not is_topup_mirror
 ),
 final as (
     select
@@ -25,7 +26,7 @@ final as (
         'authorised ' || t.auth_amount || ' on ' || strftime(t.auth_utc, '%Y-%m-%d')
             || ' (UTC), still open after ' || date_diff('day', t.auth_utc, p.as_of_utc)
             || ' days' as detail,
-        t.auth_utc < p.as_of_utc - to_days(p.stale_days) as is_break,
+        t.status = 'authorized' and t.auth_utc < p.as_of_utc - to_days(p.stale_days) as is_break,
         false as out_of_window
     from open_auths t, params p
 )
