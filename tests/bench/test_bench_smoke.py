@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from support.prefect import PrefectServer
+
 from bench import b1, b2, b3, b4
 
 
@@ -57,9 +60,12 @@ def test_b3_replicas_scale_every_check_exactly_and_pandas_agrees(tmp_path: Path)
     assert "| yes | met |" in text and "**no**" not in text
 
 
-def test_b4_second_run_fetches_only_the_lookback_and_what_can_change(tmp_path: Path) -> None:
+def test_b4_second_run_fetches_only_the_lookback_and_what_can_change(
+    tmp_path: Path, prefect_server: PrefectServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     results = tmp_path / "RESULTS.md"
-    out = b4.run(size="tiny", results=results, one_process=True)  # one Prefect start, not two
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server.url)  # the worker uses the session's
+    out = b4.run(size="tiny", results=results, one_process=True)  # both runs in one process
     first, second = out["runs"]
     assert first["verdict"] == second["verdict"] == "reconciled"
     assert out["too_early"] == []

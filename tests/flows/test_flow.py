@@ -15,6 +15,7 @@ import duckdb
 import orjson
 import pytest
 from support.expect import expected_requests
+from support.prefect import PrefectServer
 
 from extract.streams import DIALECTS, STREAM_NAMES
 from sandbox.app import create_app
@@ -25,10 +26,11 @@ DAY_MS = 86_400_000
 
 
 @pytest.fixture(scope="module")
-def harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
+def harness(prefect_server: PrefectServer) -> Iterator[None]:
+    """The flow runs in this process against the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with prefect_test_harness(server_startup_timeout=180):
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server.url}):
         yield
 
 
@@ -157,11 +159,16 @@ def test_a_second_run_on_a_locked_database_refuses_with_one_line(tmp_path: Path)
     open_database(db).close()  # free again: the file was not damaged
 
 
-def test_cardrecon_demo_end_to_end_as_a_user_runs_it(tmp_path: Path) -> None:
-    """`cardrecon demo --scenario broken_books --fail-on-breaks --label acme`, output piped."""
+def test_cardrecon_demo_end_to_end_as_a_user_runs_it(
+    tmp_path: Path, prefect_server: PrefectServer
+) -> None:
+    """`cardrecon demo --scenario broken_books --fail-on-breaks --label acme`, output piped
+    (against the session's Prefect server: tests/reliability/test_interrupt.py runs one with
+    its own ephemeral server)."""
     env = {
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": prefect_server.url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
     args = ["demo", "--scenario", "broken_books", "--fail-on-breaks", "--label", "acme"]
