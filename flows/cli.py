@@ -8,14 +8,12 @@ a bare traceback.
 
 from __future__ import annotations
 
-import errno
-import logging
 import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -23,6 +21,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import orjson
 import typer
 from rich.console import Console
+
+from flows.console import err, fail, out_console, whole_lines
+from flows.failures import full_device_line, run_failed
+from flows.preflight import parse_date, preflight
 
 if TYPE_CHECKING:
     from flows.pipeline import RunPlan
@@ -35,14 +37,11 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
 )
-out_console = Console()
-err = Console(stderr=True)
 
 SANDBOX_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's documented, public default
 SCENARIO_HELP = "A scenario of planted breaks (see `cardrecon sandbox --list-scenarios`)."
 LABEL_HELP = "Account label (CARDREC_LABEL): names the report folder; letters, digits, . _ -"
 EXIT_BREAKS = 3  # --fail-on-breaks and the verdict is `breaks`
-NOT_A_TERMINAL_WIDTH = 10_000  # a pipe or a file gets whole lines, never cut at 80 columns
 
 
 def _show_version(value: bool) -> None:
@@ -63,14 +62,7 @@ def _root(
     ] = False,
 ) -> None:
     """Reconcile a cardepass customer's cards, fees and ledger."""
-    _whole_lines(out_console, err)
-
-
-def _whole_lines(*consoles: Console) -> None:
-    """Output that is not a terminal (a pipe, a file, cron's mail) is never cut to 80 columns."""
-    for console in consoles:
-        if not console.is_terminal:
-            console.width = NOT_A_TERMINAL_WIDTH
+    whole_lines(out_console, err)
 
 
 @contextmanager
@@ -88,12 +80,6 @@ def _interrupts_before_the_run() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One clear line on stderr, then exit (2: usage/config, 1: the run failed)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -210,15 +196,6 @@ def _start_sandbox(
     return app_, info
 
 
-def _date(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
-
-
 def _execute(
     console: Console,
     quiet: bool,
@@ -246,6 +223,7 @@ def _execute(
     prepare_environment(verbose)
     from flows import pipeline
     from flows.settings import ConfigError
+    from flows.stopping import STOP
 
     with environment(**env):
         try:
@@ -254,17 +232,15 @@ def _execute(
             fail(str(exc), 2)
         params["run_id"] = plan.run_id
         with progress_bars(console, not quiet):
-            outcome = run_interruptibly(
-                lambda: pipeline.reconciliation_flow(**params), pipeline.STOP
-            )
+            outcome = run_interruptibly(lambda: pipeline.reconciliation_flow(**params), STOP)
     if outcome.signum is not None and (outcome.error is not None or not outcome.finished):
         _leave_interrupted(outcome, plan, demo)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # the run is over: the usual
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # handlers again, until the command ends
     if outcome.error is not None:
-        _run_failed(outcome.error, plan)
+        run_failed(outcome.error, plan)
     result: dict[str, Any] = outcome.result
-    full = _full_device(" ".join(result["failed"]), plan)
+    full = full_device_line(" ".join(result["failed"]), plan)
     if full is not None:
         fail(full, 1)
     if quiet:
@@ -282,8 +258,8 @@ def _execute(
 
 def _leave_interrupted(outcome: Outcome, plan: RunPlan, demo: bool) -> NoReturn:
     """One line saying where the next run starts, then exit 128 + the signal's number."""
-    from flows.pipeline import resume_date
     from flows.runner import leave
+    from flows.stopping import resume_date
 
     assert outcome.signum is not None
     if demo:
@@ -301,129 +277,6 @@ def _leave_interrupted(outcome: Outcome, plan: RunPlan, demo: bool) -> NoReturn:
             )
     err.print(" ".join(line.split()), highlight=False, soft_wrap=True)
     leave(128 + outcome.signum)
-
-
-def _full_device(text: str, plan: RunPlan, where: Path | None = None) -> str | None:
-    """The one line for a full disk (``where``, else the DuckDB file's) if ``text`` says so.
-
-    Nothing was lost: DuckDB keeps the last commit (each batch with its watermark) and
-    reports are renamed into place whole, so the next run resumes once there is room.
-    """
-    if "no space left on device" not in text.lower():
-        return None
-    return (
-        f"no space left on the device holding {where or plan.db_path}; nothing was lost: "
-        "free space and run again"
-    )
-
-
-def _run_failed(exc: BaseException, plan: RunPlan) -> NoReturn:
-    """The run raised: one line on stderr, exit 2 for configuration, 1 otherwise."""
-    from extract.errors import AuthError, CardepassError, NoApiError
-    from flows.pipeline import PipelineError
-    from flows.settings import ConfigError
-    from reports.data import ReportError
-
-    chain = [exc]  # the error and what it was raised from (a full disk is often below)
-    while len(chain) < 10 and (below := chain[-1].__cause__ or chain[-1].__context__):
-        chain.append(below)
-    for link in chain:
-        if isinstance(link, OSError) and link.errno == errno.ENOSPC:
-            where = Path(link.filename).parent if link.filename else None
-            fail(_full_device("no space left on device", plan, where) or "", 1)
-        full = _full_device(str(link), plan)
-        if full is not None:
-            fail(full, 1)
-    if isinstance(exc, ConfigError | NoApiError):
-        fail(str(exc), 2)
-    if isinstance(exc, AuthError):
-        fail(f"the service refused the credentials: {exc}", 2)
-    if isinstance(exc, PipelineError | CardepassError | ReportError):
-        fail(str(exc), 1)
-    if isinstance(exc, OSError):
-        fail(f"{exc.strerror or exc} ({exc.filename or 'I/O'}); check the disk and paths", 1)
-    # the last line of defence: one line, and where to look
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    fail(
-        f"the run failed: {type(exc).__name__}: {first} (rerun with --verbose for the flow's log)",
-        1,
-    )
-
-
-def _preflight(
-    base_url: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-    start: date | None,
-    end: date | None,
-    db: Path | None,
-    out: Path | None,
-    *,
-    label: str | None = None,
-    check_service: bool = False,
-) -> None:
-    """Check the configuration before Prefect starts: a bad one costs one line, exit 2.
-
-    The DuckDB file must not be a directory (exit 2) nor held by another run (exit 1).
-    ``check_service``: also ask the service for a token and a ping, so that a wrong
-    secret or an unreachable URL is said in a second, not after Prefect's start-up.
-    """
-    from flows.settings import ConfigError, DatabaseBusy, check_database, extract_settings, load
-
-    try:
-        settings = load(
-            cardepass_base_url=base_url,
-            cardepass_client_id=client_id,
-            cardepass_client_secret=client_secret,
-            cardrec_db=db,
-            cardrec_out=out,
-            cardrec_label=label,
-        )
-        extract = extract_settings(settings, start=start, end=end)
-        check_database(settings.cardrec_db)
-    except ConfigError as exc:
-        fail(str(exc))
-    except DatabaseBusy as exc:
-        fail(str(exc), 1)
-    for path in (settings.cardrec_db.parent, settings.cardrec_out):
-        if path is None:
-            continue
-        probe = path / ".cardrecon-write-test"
-        try:  # the run would create it anyway; a failure here costs no Prefect start
-            path.mkdir(parents=True, exist_ok=True)
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            fail(f"{path} is not writable ({exc.strerror}); choose another --db/--out")
-    if check_service:
-        _check_service(extract)
-
-
-def _check_service(extract: Any) -> None:
-    """One token and one ping; exit 2 for refused credentials or no API, 1 for a failing one."""
-    import asyncio
-    from dataclasses import replace
-
-    from extract.errors import AuthError, CardepassError, NoApiError
-    from extract.run import Session
-
-    async def ping() -> None:
-        async with Session(replace(extract, retry_attempts=2)) as session:
-            await session.client.get_json("/v1/ping", envelope=False)
-
-    http_log = logging.getLogger("extract")  # its retries are in the one line below
-    level = http_log.level
-    http_log.setLevel(logging.ERROR)
-    try:
-        asyncio.run(ping())
-    except NoApiError as exc:
-        fail(str(exc), 2)
-    except AuthError as exc:
-        fail(f"the service refused the credentials: {exc}", 2)
-    except CardepassError as exc:
-        fail(f"the service cannot be used: {exc}", 1)
-    finally:
-        http_log.setLevel(level)
 
 
 @app.command()
@@ -462,7 +315,7 @@ def run(
 ) -> None:
     """Extract incrementally, reconcile and report against the cardepass API."""
     with _interrupts_before_the_run():
-        start, end = _date(from_, "--from"), _date(to, "--to")
+        start, end = parse_date(from_, "--from"), parse_date(to, "--to")
         today = datetime.now(UTC).date()
         if start and start > today:
             fail(f"--from {start} is in the future (today is {today}, UTC); nothing to reconcile")
@@ -470,9 +323,7 @@ def run(
             fail(f"--to {end} is before --from {start}")
         if dialect not in ("auto", "v2.0", "v1.4"):
             fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
-        _preflight(
-            base_url, client_id, client_secret, start, end, db, out, label=label, check_service=True
-        )
+        preflight(base_url, client_id, client_secret, start, end, db, out, label=label, ping=True)
         _execute(
             out_console,
             quiet,
@@ -615,7 +466,7 @@ def serve(
     """
     from flows.runner import prepare_environment
 
-    _preflight(base_url, None, None, None, None, db, None, label=label)
+    preflight(base_url, None, None, None, None, db, None, label=label)
     prepare_environment(verbose=True)
     from prefect.client.schemas.schedules import CronSchedule
 

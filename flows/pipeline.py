@@ -21,17 +21,14 @@ model from the real annotations when a served deployment starts a run.)
 
 import asyncio
 import contextlib
-import threading
-from collections.abc import Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import httpx
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from extract.auth import OAuth2ClientCredentials
@@ -41,7 +38,6 @@ from extract.run import (
     ExtractionReport,
     ExtractSettings,
     Session,
-    plan_windows,
     references,
     shared_auth,
 )
@@ -50,6 +46,8 @@ from extract.state import Store
 from extract.streams import STREAM_NAMES, DialectName, StreamName
 from flows.crashpoints import crashpoint
 from flows.settings import ConfigError, Settings, database_error, extract_settings, load
+from flows.stopping import Interrupted, check_stop, stoppable
+from flows.summary import FLOW_NAME, publish, summary_rows
 from reports.export import write_reports
 from transform.load import init_schema, load_slices, load_snapshots, unsnapshotted
 from transform.reconcile import (
@@ -60,22 +58,11 @@ from transform.reconcile import (
     write_summary,
 )
 
-FLOW_NAME = "cardepass-reconciliation"
 Progress = SnapshotProgress  # progress(name, done, items, total=None): streams and snapshots
-
-
-T = TypeVar("T")
-# Set by the CLI when the user interrupts (SIGINT, SIGTERM): the run stops at the next safe
-# point. Process-local, like PROGRESS; a flow parameter cannot carry an event.
-STOP = threading.Event()
 
 
 class PipelineError(Exception):
     """A run that cannot start or finish; the message is one line saying what to do."""
-
-
-class Interrupted(Exception):
-    """The run stopped because ``STOP`` was set; what it committed stays committed."""
 
 
 @dataclass
@@ -175,62 +162,6 @@ def open_database(path: Path) -> duckdb.DuckDBPyConnection:
         ) from None
 
 
-def resume_date(db_path: Path, extract: ExtractSettings, today: date | None = None) -> date | None:
-    """The day the next run starts from: the earliest stream's watermark minus the lookback,
-    or the backfill start where nothing is committed; None when every stream is past --to.
-
-    It is ``plan_windows`` over the file's committed watermarks, read without writing
-    (read-only, or on the run's own open database if it is still open in this process).
-    """
-    committed: list[tuple[str, date]] = []
-    if db_path.is_file():
-        try:
-            con = duckdb.connect(str(db_path), read_only=True)
-        except duckdb.ConnectionException:  # still open here, read-write: share it
-            con = duckdb.connect(str(db_path))
-        try:
-            if con.execute(
-                "select count(*) from duckdb_tables() "
-                "where schema_name = 'meta' and table_name = 'state'"
-            ).fetchall()[0][0]:
-                committed = con.execute("select stream, watermark from meta.state").fetchall()
-        finally:
-            con.close()
-    plan = Store(duckdb.connect())  # the next run's plan, over those watermarks alone
-    for stream, mark in committed:
-        plan.set_watermark(stream, mark, "resume", datetime.now(UTC))
-    windows, _ = plan_windows(
-        plan, replace(extract, full_refresh=False), today or datetime.now(UTC).date()
-    )
-    plan.con.close()
-    return min((start for start, _ in windows.values()), default=None)
-
-
-def _stoppable(work: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(work)``, cancelled as soon as ``STOP`` is set (then ``Interrupted``).
-
-    The cancellation reaches every request at once; a batch commit in progress is shielded
-    and runs to its end (``asyncio.run`` waits for it), so the stop leaves whole batches.
-    """
-
-    async def main() -> T:
-        job = asyncio.ensure_future(work)
-        while not job.done():
-            if STOP.is_set():
-                job.cancel()
-                await asyncio.gather(job, return_exceptions=True)
-                raise Interrupted("the run was interrupted")
-            await asyncio.wait({job}, timeout=0.1)
-        return job.result()
-
-    return asyncio.run(main())
-
-
-def _check_stop() -> None:
-    if STOP.is_set():
-        raise Interrupted("the run was interrupted")
-
-
 # -- tasks: thin wrappers -------------------------------------------------------------------
 @task(name="detect-dialect", cache_policy=NONE)
 def detect_task(ctx: RunContext) -> tuple[DialectName, ApiResponse | None]:
@@ -240,7 +171,7 @@ def detect_task(ctx: RunContext) -> tuple[DialectName, ApiResponse | None]:
         async with Session(ctx.extract, ctx.transport, ctx.auth) as session:
             return await session.detect()
 
-    return _stoppable(go())
+    return stoppable(go())
 
 
 def _load_batch(
@@ -270,7 +201,7 @@ def extract_stream_task(
                 today=ctx.today,
             )
 
-    windows, outcomes, skipped = _stoppable(go())
+    windows, outcomes, skipped = stoppable(go())
     outcome = outcomes.get(stream)
     if outcome is not None:
         logger.info(
@@ -464,7 +395,7 @@ def run_steps(
     Between steps (and inside the extraction) it stops with ``Interrupted`` once ``STOP``
     is set; the connection is closed on the way out, whatever happens.
     """
-    _check_stop()
+    check_stop()
     con = open_database(db_path)
     try:
         init_schema(con)
@@ -491,21 +422,21 @@ def run_steps(
             if skip is not None:
                 skipped[stream] = skip
             crashpoint("stream")
-        _check_stop()
+        check_stop()
         snaps = snapshots_task(ctx, dialect, outcomes, accounts)
         requests = sum(o.requests for o in outcomes.values()) + snaps.requests
         report = ExtractionReport(run_id, dialect, windows, outcomes, snaps, requests, 0, skipped)
-        _check_stop()
+        check_stop()
         result, verdict = reconcile_task(ctx, report.failed, dialect)
         crashpoint("reconciled")
-        _check_stop()
+        check_stop()
         files = report_task(ctx)
-        summary = _summary_rows(con, run_id)
+        summary = summary_rows(con, run_id)
         done = PipelineResult(
             run_id, verdict, report, result, files, db_path, out_dir, summary, label,
             watermarks, extract.lookback_days,
         )  # fmt: skip
-        _publish(done.as_dict(), con)
+        publish(done.as_dict(), con)
     except Interrupted:
         with contextlib.suppress(duckdb.Error):  # the next run replays the WAL; close now
             con.execute("pragma disable_checkpoint_on_shutdown")
@@ -513,96 +444,3 @@ def run_steps(
     finally:
         con.close()
     return done
-
-
-def _summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    cur = con.execute("select * from recon.run_summary where run_id = ?", [run_id])
-    cols = [d[0] for d in cur.description or []]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-
-def covers(result: dict[str, Any]) -> str:
-    """What a run covers, in words: label, dialect, period reconciled, snapshot time."""
-    period = result.get("period") or {}
-    when = result.get("snapshot_at")
-    snap = (
-        datetime.fromisoformat(when).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        if when
-        else "none taken"
-    )
-    return (
-        f"label {result.get('label')}, dialect {result.get('dialect')}, period "
-        f"{period.get('from') or '?'} to {period.get('to') or '?'}, snapshots at {snap}"
-    )
-
-
-def stream_origin(result: dict[str, Any], stream: str) -> str:
-    """Where a stream's window started: a backfill, or incremental from its watermark."""
-    window = (result.get("streams") or {}).get(stream)
-    if window is None:
-        return str((result.get("skipped") or {}).get(stream) or "not extracted")
-    if window["mode"] == "backfill":
-        return f"backfill from {window['from']}"
-    return (
-        f"incremental from {window['from']} (watermark {window['watermark']} minus the "
-        f"{result.get('lookback_days')}-day lookback)"
-    )
-
-
-def summary_markdown(result: dict[str, Any]) -> str:
-    """The markdown artifact of a run (``PipelineResult.as_dict()``)."""
-    summary = result["summary"]
-    lines = [
-        f"# {FLOW_NAME}: {result['run_id']}",
-        "",
-        f"**Verdict: {result['verdict']}**",
-        "",
-        f"Covers: {covers(result)}.",
-        "",
-        "| stream | window | fetched | loaded | quarantined | out of window |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {r['name']} | {stream_origin(result, r['name'])} | {r['fetched']} | {r['loaded']} | "
-        f"{r['quarantined']} | {r['out_of_window']} |"
-        for r in summary
-        if r["section"] == "stream"
-    ]
-    lines += [
-        "",
-        "| check | currency | checked | errors | warnings | info | abs difference | note |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
-    ]
-    lines += [
-        f"| {r['name']} | {r['currency'] or ''} | {r['entities_checked'] or ''} | "
-        f"{r['errors'] or 0} | {r['warnings'] or 0} | {r['infos'] or 0} | "
-        f"{r['abs_difference'] or ''} | {r['note'] or ''} |"
-        for r in summary
-        if r["section"] == "check"
-    ]
-    lines += ["", "| amount on hold | currency |", "|---:|---|"]
-    lines += [
-        f"| {r['amount_on_hold']} | {r['currency']} |" for r in summary if r["section"] == "hold"
-    ]
-    return "\n".join(lines)
-
-
-def _publish(result: dict[str, Any], con: duckdb.DuckDBPyConnection) -> None:
-    """The run's summary as a markdown artifact, its top open breaks as a table artifact."""
-    run_id = result["run_id"]
-    create_markdown_artifact(
-        markdown=summary_markdown(result),
-        key="reconciliation-summary",
-        description=f"Summary of {run_id} ({result['label']})",
-    )
-    top = con.execute(
-        'select "check", severity, entity_type, entity_id, currency, '
-        "cast(difference as varchar) as difference, detail from recon.breaks "
-        "where status = 'open' order by case severity when 'error' then 0 "
-        "when 'warning' then 1 else 2 end, abs(difference) desc nulls last limit 50"
-    )
-    cols = [d[0] for d in top.description or []]
-    rows = [dict(zip(cols, r, strict=True)) for r in top.fetchall()]
-    create_table_artifact(
-        table=rows, key="top-open-breaks", description=f"Top open breaks after {run_id}"
-    )

@@ -4,7 +4,7 @@ Interruption (``run_interruptibly``): the flow runs in a worker thread while the
 thread waits and owns SIGINT and SIGTERM. Run in the main thread, Prefect swaps in its own
 SIGTERM handler for the flow's duration and, after Ctrl-C has also stopped its ephemeral
 API server (same process group), spends a minute retrying that server; supervised from
-the main thread, a signal sets ``flows.pipeline.STOP``, the run winds down on its own
+the main thread, a signal sets ``flows.stopping.STOP``, the run winds down on its own
 (extraction cancelled, connection closed) and the CLI leaves within seconds either way.
 """
 
@@ -245,7 +245,7 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
 
     Open breaks are errors and warnings; infos are notes, listed apart with their count.
     """
-    from flows.pipeline import covers, stream_origin
+    from flows.summary import covers, stream_origin
 
     rows = result["summary"]
     verdict = result["verdict"]

@@ -17,9 +17,10 @@ from rich.console import Console
 from support.pipeline import run_pipeline
 
 from extract.streams import StreamName
-from flows import cli
-from flows.pipeline import PipelineResult, _summary_rows, summary_markdown
+from flows.console import whole_lines
+from flows.pipeline import PipelineResult
 from flows.runner import print_summary, quiet_line
+from flows.summary import summary_markdown, summary_rows
 from sandbox import scenarios
 from sandbox.world import World
 from transform.reconcile import reconcile, write_summary
@@ -43,7 +44,7 @@ def result() -> dict[str, Any]:
     }
     out = Path("data/reports") / LABEL / "r1"
     done = PipelineResult(
-        "r1", verdict, report, recon, {}, Path("x.duckdb"), out, _summary_rows(con, "r1"),
+        "r1", verdict, report, recon, {}, Path("x.duckdb"), out, summary_rows(con, "r1"),
         LABEL, marks, 7,
     )  # fmt: skip
     return done.as_dict()
@@ -51,7 +52,7 @@ def result() -> dict[str, Any]:
 
 def _printed(result: dict[str, Any]) -> str:
     console = Console(file=io.StringIO())  # not a terminal: a pipe, a file, cron
-    cli._whole_lines(console)
+    whole_lines(console)
     print_summary(console, result)
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert isinstance(text, str)

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 import typer
 
-from flows import cli
+from flows import failures
 from flows.pipeline import RunPlan, plan_run
 
 INVALIDATED = (
@@ -33,7 +33,7 @@ def plan(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunPlan:
 
 def _said(exc: BaseException, plan: RunPlan, capsys: pytest.CaptureFixture[str]) -> str:
     with pytest.raises(typer.Exit) as caught:
-        cli._run_failed(exc, plan)
+        failures.run_failed(exc, plan)
     assert caught.value.exit_code == 1
     out, err = capsys.readouterr()
     assert out == ""

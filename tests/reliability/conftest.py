@@ -9,41 +9,15 @@ process): the test then knows the world exactly - its card numbers, CVVs and ids
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import Any
 
 import pytest
-from reltools import cardrecon_run, cli_env, world_days
+from reltools import DIALECT, SECRET, CleanRun, LiveSandbox, cardrecon_run, cli_env, world_days
 from support.prefect import PrefectServer
 
 from sandbox.app import create_app
 from sandbox.server import serve_in_thread
 from sandbox.world import World
-
-# distinctive, so a scan for it cannot hit anything by chance
-SECRET = "rel-S3cret-7f2a9c41e8b6d05f"
-DIALECT = "v1.4"  # the card endpoint returns card numbers and CVVs
-
-
-@dataclass
-class LiveSandbox:
-    world: World
-    app: Any
-    base_url: str
-    secret: str
-    days: tuple[date, date]
-
-
-@dataclass
-class CleanRun:
-    proc: subprocess.CompletedProcess[str]
-    db: Path
-    out: Path
-    home: Path
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,28 @@ DATA_DAY = {
     "card_account_logs": ("core.card_account_logs", "account_log_id", "trans_at"),
     "account_logs": ("core.account_logs", "account_log_id", "trans_at"),
 }
+
+
+# distinctive, so a scan for it cannot hit anything by chance
+SECRET = "rel-S3cret-7f2a9c41e8b6d05f"
+DIALECT = "v1.4"  # the card endpoint returns card numbers and CVVs
+
+
+@dataclass
+class LiveSandbox:
+    world: World
+    app: Any
+    base_url: str
+    secret: str
+    days: tuple[date, date]
+
+
+@dataclass
+class CleanRun:
+    proc: subprocess.CompletedProcess[str]
+    db: Path
+    out: Path
+    home: Path
 
 
 def record(section: str, **fields: Any) -> None:

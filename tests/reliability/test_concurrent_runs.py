@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DIALECT, SECRET, CleanRun, LiveSandbox, PrefectServer
 from reltools import (
+    DIALECT,
     ROOT,
+    SECRET,
+    CleanRun,
+    LiveSandbox,
     cardrecon_run,
     cli_env,
     core_content,
@@ -20,6 +23,7 @@ from reltools import (
     record,
     run_args,
 )
+from support.prefect import PrefectServer
 
 from sandbox.app import create_app
 from sandbox.faults import parse_faults

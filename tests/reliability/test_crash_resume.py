@@ -12,8 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, CleanRun, LiveSandbox, PrefectServer
 from reltools import (
+    SECRET,
+    CleanRun,
+    LiveSandbox,
     cardrecon_run,
     cli_env,
     core_content,
@@ -25,6 +27,7 @@ from reltools import (
     unbalanced_runs,
     watermarks,
 )
+from support.prefect import PrefectServer
 
 DEFAULT_POINT = "load:2"  # mid-load of the second stream, the first one committed
 # Found by this suite: killed after the last stream committed but before the snapshots,

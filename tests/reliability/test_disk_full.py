@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DIALECT, SECRET, CleanRun, LiveSandbox, PrefectServer
 from reltools import (
+    DIALECT,
     ROOT,
+    SECRET,
+    CleanRun,
+    LiveSandbox,
     cardrecon_run,
     cli_env,
     core_content,
@@ -29,6 +32,7 @@ from reltools import (
     rows_lost,
     run_args,
 )
+from support.prefect import PrefectServer
 
 from sandbox.app import create_app
 from sandbox.faults import parse_faults

@@ -20,9 +20,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import DIALECT, SECRET, CleanRun, LiveSandbox, PrefectServer
 from reltools import (
+    DIALECT,
     ROOT,
+    SECRET,
+    CleanRun,
+    LiveSandbox,
     cardrecon_run,
     cli_env,
     core_content,
@@ -33,6 +36,7 @@ from reltools import (
     run_args,
     watermarks,
 )
+from support.prefect import PrefectServer
 
 from sandbox.app import create_app
 from sandbox.faults import parse_faults

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import orjson
-from conftest import SECRET, CleanRun, LiveSandbox, PrefectServer
-from reltools import read_db, record
+from reltools import SECRET, CleanRun, LiveSandbox, read_db, record
+from support.prefect import PrefectServer
 
 BEARER = re.compile(rb"Bearer\s+[A-Za-z0-9_\-\.]{16,}")
 

@@ -1,0 +1,96 @@
+"""What the command line checks before Prefect starts: a bad setting costs one line, not a
+Prefect start-up (DESIGN.md: errors are one clear line, early)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flows.console import fail
+
+
+def parse_date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
+
+
+def preflight(
+    base_url: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    start: date | None,
+    end: date | None,
+    db: Path | None,
+    out: Path | None,
+    *,
+    label: str | None = None,
+    ping: bool = False,
+) -> None:
+    """Check the configuration before Prefect starts: a bad one costs one line, exit 2.
+
+    The DuckDB file must not be a directory (exit 2) nor held by another run (exit 1).
+    ``ping``: also ask the service for a token and a ping, so that a wrong
+    secret or an unreachable URL is said in a second, not after Prefect's start-up.
+    """
+    from flows.settings import ConfigError, DatabaseBusy, check_database, extract_settings, load
+
+    try:
+        settings = load(
+            cardepass_base_url=base_url,
+            cardepass_client_id=client_id,
+            cardepass_client_secret=client_secret,
+            cardrec_db=db,
+            cardrec_out=out,
+            cardrec_label=label,
+        )
+        extract = extract_settings(settings, start=start, end=end)
+        check_database(settings.cardrec_db)
+    except ConfigError as exc:
+        fail(str(exc))
+    except DatabaseBusy as exc:
+        fail(str(exc), 1)
+    for path in (settings.cardrec_db.parent, settings.cardrec_out):
+        if path is None:
+            continue
+        probe = path / ".cardrecon-write-test"
+        try:  # the run would create it anyway; a failure here costs no Prefect start
+            path.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            fail(f"{path} is not writable ({exc.strerror}); choose another --db/--out")
+    if ping:
+        check_service(extract)
+
+
+def check_service(extract: Any) -> None:
+    """One token and one ping; exit 2 for refused credentials or no API, 1 for a failing one."""
+    import asyncio
+    from dataclasses import replace
+
+    from extract.errors import AuthError, CardepassError, NoApiError
+    from extract.run import Session
+
+    async def ping() -> None:
+        async with Session(replace(extract, retry_attempts=2)) as session:
+            await session.client.get_json("/v1/ping", envelope=False)
+
+    http_log = logging.getLogger("extract")  # its retries are in the one line below
+    level = http_log.level
+    http_log.setLevel(logging.ERROR)
+    try:
+        asyncio.run(ping())
+    except NoApiError as exc:
+        fail(str(exc), 2)
+    except AuthError as exc:
+        fail(f"the service refused the credentials: {exc}", 2)
+    except CardepassError as exc:
+        fail(f"the service cannot be used: {exc}", 1)
+    finally:
+        http_log.setLevel(level)
