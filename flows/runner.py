@@ -306,11 +306,21 @@ def _print_checks(console: Console, checks: list[dict[str, Any]]) -> None:
     if infos:
         notes = ", ".join(f"{name} {count:,}" for name, count in sorted(infos.items()))
         console.print(f"notes (info, not breaks): {notes}", highlight=False)
-    noted = {r["name"] for r in breaking} | set(infos)
+    # comparisons whose other side lies outside the extracted history (a closed period's
+    # snapshots, settlements after it): counted, not compared, so never said to tie
+    outside = {r["name"]: int(r["out_of_window"]) for r in checks if r["out_of_window"]}
+    noted = {r["name"] for r in breaking} | set(infos) | set(outside)
     clean = sorted({r["name"] for r in checks if not r["note"]} - noted)
     skipped = sorted({r["name"] for r in checks if r["note"]})
     if clean:
         console.print(f"[green]tie out:[/] {', '.join(clean)}", highlight=False)
+    if outside:
+        counts = ", ".join(f"{name} {n:,}" for name, n in sorted(outside.items()))
+        console.print(
+            "[yellow]out of window[/] (not compared: the other side lies outside the extracted "
+            f"history; a run that covers it compares them): {counts}",
+            highlight=False,
+        )
     if skipped:
         console.print(
             f"[dim]skipped (the dialect lacks the field):[/] {', '.join(skipped)}", highlight=False

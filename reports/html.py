@@ -233,10 +233,19 @@ def _all_clear(report: RunReport) -> str:
     else:
         head = "All checks reconciled"
         cls = "clear"
+    outside = sum(c.out_of_window or 0 for c in report.checks)
     return (
         f'<section class="panel {cls}"><div class="tick">✓</div><div>'
         f"<h2>{_e(head)}</h2><p>No open breaks. {ran} checks compared {checked:,} entities"
-        f" and every one ties{' within the run that completed' if 'warn' in cls else ''}."
+        f" and every one ties{' within the run that completed' if 'warn' in cls else ''}"
+        + (
+            f", except {outside:,} comparisons whose other side lies outside the extracted "
+            "history (out of window: counted in the checks table, compared by a run that "
+            "covers them)"
+            if outside
+            else ""
+        )
+        + "."
         + (
             f" {_plural(report.resolved_count, 'break')} found by earlier runs "
             "are now resolved (listed in breaks.csv)."
@@ -331,6 +340,8 @@ def _checks_table(checks: Iterable[CheckLine]) -> str:
             result = '<span class="pill skipped">skipped</span>'
         elif c.open_breaks:
             result = _pill(c.severity, "breaks")
+        elif c.out_of_window:  # some comparisons could not be made: not "ties"
+            result = '<span class="pill zero">ties where compared</span>'
         else:
             result = '<span class="pill ok">ties</span>'
         diffs = "<br>".join(f"{_e(cur)} {money(v)}" for cur, v in c.differences) or DASH

@@ -119,3 +119,24 @@ def test_the_markdown_artifact_says_what_the_run_covers(result: dict[str, Any]) 
     assert "snapshots at " in markdown and "snapshots at none" not in markdown
     assert "| transactions | incremental from " in markdown
     assert "| account_logs | backfill from " in markdown
+
+
+def test_a_closed_period_never_says_its_snapshots_tie() -> None:
+    """A period that ended before the snapshots: the balance checks could not compare them,
+    so they are listed as out of window, not among the checks that tie out."""
+    world = World.create(seed=3, size="tiny")
+    scenarios.build("clean", world)
+    last = datetime.fromtimestamp(world.as_of / 1000, UTC).date() - timedelta(days=5)
+    con, report, _ = run_pipeline(world, "v2.0", end=last)
+    recon = reconcile(con, "r1", datetime.now(UTC))
+    verdict = write_summary(con, "r1", report.failed, label=LABEL, dialect="v2.0")
+    marks: dict[StreamName, date | None] = dict.fromkeys(report.windows)
+    done = PipelineResult(
+        "r1", verdict, report, recon, {}, Path("x.duckdb"), Path("r"), summary_rows(con, "r1"),
+        LABEL, marks, 7,
+    )  # fmt: skip
+    lines = _printed(done.as_dict()).splitlines()
+    tie_out = next(line for line in lines if line.startswith("tie out: "))
+    outside = next(line for line in lines if line.startswith("out of window (not compared"))
+    assert "card_balance" not in tie_out and "account_balance" not in tie_out
+    assert "card_balance " in outside and "account_balance " in outside

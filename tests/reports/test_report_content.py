@@ -271,3 +271,12 @@ def test_a_folder_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> Non
 )
 def test_sheet_names_are_valid_unique_and_short(wanted: str, used: set[str], name: str) -> None:
     assert sheet_name(wanted, used) == name
+
+
+def test_checks_with_comparisons_out_of_window_are_not_said_to_tie() -> None:
+    """A closed period: the snapshots came after it, so card_balance could not compare them."""
+    con = recon_db([], verdict="reconciled")
+    con.execute("update recon.check_runs set out_of_window = 5 where \"check\" = 'card_balance'")
+    html = render_html(load_report(con, RUN))
+    assert "ties where compared" in html
+    assert "except 5 comparisons whose other side lies outside the extracted history" in html
