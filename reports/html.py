@@ -101,6 +101,8 @@ def _header(report: RunReport) -> str:
         sub = f"{_plural(errors, 'open error break')} to investigate"
     elif warnings:
         sub = f"no error breaks; {_plural(warnings, 'warning')} to review"
+    elif any(c.out_of_window for c in report.checks):
+        sub = "every comparison made ties; some lie out of the window"
     else:
         sub = "every check that ran ties"
     scope = report.scope

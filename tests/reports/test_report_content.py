@@ -279,4 +279,5 @@ def test_checks_with_comparisons_out_of_window_are_not_said_to_tie() -> None:
     con.execute("update recon.check_runs set out_of_window = 5 where \"check\" = 'card_balance'")
     html = render_html(load_report(con, RUN))
     assert "ties where compared" in html
+    assert "every check that ran ties" not in html
     assert "except 5 comparisons whose other side lies outside the extracted history" in html
