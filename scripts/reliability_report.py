@@ -83,6 +83,27 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "**no**"
 
 
+def _stops(by: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The sections on runs stopped from outside: a signal, a full disk."""
+    md = [
+        "## Interrupted runs",
+        "",
+        "`cardrecon run` signalled in the middle of its extraction: it must stop within 5 s "
+        "with one line saying where the next run resumes, and the next run must end equal "
+        "to a clean run.",
+        "",
+        "| case | exit | seconds to stop |",
+        "|---|---:|---:|",
+    ]
+    for x in by["interrupt"]:
+        md.append(f"| {x['case']} | {x['exit']} | {x['seconds']:.1f} |")
+    md += ["", "## A full disk", "", "| case | exit | what it said |", "|---|---:|---|"]
+    for x in by["disk_full"]:
+        lines = x["lines"] if isinstance(x["lines"], list) else [x["lines"]]
+        md.append(f"| {x['case']} | {x['exit']} | {_cell(' / '.join(map(str, lines)))} |")
+    return [*md, ""]
+
+
 def render(lines: list[dict[str, Any]], counts: dict[str, int], meta: dict[str, Any]) -> str:
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for line in lines:
@@ -199,6 +220,8 @@ def render(lines: list[dict[str, Any]], counts: dict[str, int], meta: dict[str, 
             f"| {x['stderr_lines']} | {_yes(bool(x['file_intact']))} |"
         )
     md += [""]
+
+    md += _stops(by)
 
     md += [
         "## Secrets and card data",
