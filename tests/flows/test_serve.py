@@ -70,8 +70,18 @@ def test_serve_registers_the_deployment_and_a_triggered_run_completes(tmp_path: 
         cwd=tmp_path,  # the served runs' reports go to data/reports/<label>/ under it
     )
     api = f"http://127.0.0.1:{prefect_port}/api"
+    # Prefect reads its settings when it is first imported (the suite's collection may have
+    # imported it already): point this process at the served server explicitly
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        _trigger_the_served_deployment(tmp_path, serve, sandbox)
+
+
+def _trigger_the_served_deployment(
+    tmp_path: Path, serve: subprocess.Popen[str], sandbox: subprocess.Popen[bytes]
+) -> None:
     try:
-        os.environ["PREFECT_API_URL"] = api
         from prefect.client.orchestration import get_client
         from prefect.deployments import run_deployment
 
@@ -98,7 +108,6 @@ def test_serve_registers_the_deployment_and_a_triggered_run_completes(tmp_path: 
         (reports,) = (tmp_path / "data" / "reports" / "served").iterdir()  # the label's folder
         assert (reports / "report.html").is_file()
     finally:
-        os.environ.pop("PREFECT_API_URL", None)
         serve.terminate()
         try:
             serve.wait(timeout=30)
