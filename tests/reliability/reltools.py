@@ -12,6 +12,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -266,3 +267,22 @@ def read_db(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def slowed_app(live: LiveSandbox, seconds: float, seed: int) -> Any:
+    """The live sandbox's world served with every data reply ``seconds`` late, so a run
+    under test can be caught in the middle of its extraction."""
+    faults = parse_faults(f"slow=1.0,slow_seconds={seconds},seed={seed}")
+    return create_app(live.world, dialect=DIALECT, client_secret=SECRET, faults=faults)
+
+
+def wait_for_request(
+    app: Any, paths: tuple[str, ...], proc: subprocess.Popen[str], what: str
+) -> None:
+    """Wait (at most 240 s) until the run ``proc`` has asked ``app`` for one of ``paths``."""
+    requests: list[dict[str, Any]] = app.state.sandbox.requests
+    deadline = time.monotonic() + 240
+    while not any(r["path"].endswith(paths) for r in list(requests)):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"the run never {what}"
+        time.sleep(0.05)

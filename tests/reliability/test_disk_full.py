@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import errno
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from reltools import (
-    DIALECT,
     ROOT,
     SECRET,
     CleanRun,
@@ -31,11 +28,11 @@ from reltools import (
     record,
     rows_lost,
     run_args,
+    slowed_app,
+    wait_for_request,
 )
 from support.prefect import PrefectServer
 
-from sandbox.app import create_app
-from sandbox.faults import parse_faults
 from sandbox.server import serve_in_thread
 
 STREAM_PATHS = ("/v1/transactions", "/v1/accounts/cardAccountLogs", "/v1/accounts/accountLogs")
@@ -92,12 +89,7 @@ def test_a_full_disk_is_one_line_exit_1_and_the_next_run_equals_a_clean_one(
 ) -> None:
     db, out = small_disk / "full.duckdb", tmp_path / "reports"
     env = cli_env(prefect_server.url, tmp_path / "ph", SECRET)
-    app = create_app(
-        live_sandbox.world,
-        dialect=DIALECT,
-        client_secret=SECRET,
-        faults=parse_faults("slow=1.0,slow_seconds=0.2,seed=5"),
-    )
+    app = slowed_app(live_sandbox, 0.2, seed=5)
     with serve_in_thread(app) as base_url:
         proc = subprocess.Popen(
             run_args(base_url, db, out, *live_sandbox.days),
@@ -108,12 +100,7 @@ def test_a_full_disk_is_one_line_exit_1_and_the_next_run_equals_a_clean_one(
             cwd=ROOT,
         )
         try:
-            requests: list[dict[str, Any]] = app.state.sandbox.requests
-            deadline = time.monotonic() + 240
-            while not any(r["path"].endswith(STREAM_PATHS[1:]) for r in list(requests)):
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the run never reached its second stream"
-                time.sleep(0.05)
+            wait_for_request(app, STREAM_PATHS[1:], proc, "reached its second stream")
             ballast = _fill(small_disk)  # the first stream is committed; now the disk is full
             stdout, stderr = proc.communicate(timeout=240)
         finally:

@@ -18,10 +18,8 @@ import subprocess
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 from reltools import (
-    DIALECT,
     ROOT,
     SECRET,
     CleanRun,
@@ -34,12 +32,12 @@ from reltools import (
     read_db,
     record,
     run_args,
+    slowed_app,
+    wait_for_request,
     watermarks,
 )
 from support.prefect import PrefectServer
 
-from sandbox.app import create_app
-from sandbox.faults import parse_faults
 from sandbox.server import serve_in_thread
 
 STOPPED_WITHIN = 5.0
@@ -52,12 +50,7 @@ def _interrupt(
     live: LiveSandbox, db: Path, out: Path, env: dict[str, str], signum: int, group: bool
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     """Start a run against a slow sandbox, signal it mid-extraction; (outcome, seconds)."""
-    app = create_app(
-        live.world,
-        dialect=DIALECT,
-        client_secret=SECRET,
-        faults=parse_faults("slow=1.0,slow_seconds=0.4,seed=3"),
-    )
+    app = slowed_app(live, 0.4, seed=3)
     with serve_in_thread(app) as base_url:
         proc = subprocess.Popen(
             run_args(base_url, db, out, *live.days),
@@ -69,12 +62,7 @@ def _interrupt(
             start_new_session=True,  # its own process group, as a shell gives a command
         )
         try:
-            deadline = time.monotonic() + 240
-            requests: list[dict[str, Any]] = app.state.sandbox.requests
-            while not any(r["path"].endswith(STREAM_PATHS) for r in list(requests)):
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the run never started extracting"
-                time.sleep(0.1)
+            wait_for_request(app, STREAM_PATHS, proc, "started extracting")
             time.sleep(1.0)  # well inside the extraction
             assert proc.poll() is None, "the run finished before it could be interrupted"
             sent = time.monotonic()
