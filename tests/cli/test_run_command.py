@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.holder import held_by_another_process
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -127,25 +128,11 @@ def test_a_locked_database_is_found_before_prefect_with_duckdbs_full_link(
 ) -> None:
     _no_credentials(monkeypatch, tmp_path)
     db = tmp_path / "held.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
-            "print('ready', flush=True); time.sleep(30)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    with held_by_another_process(db, seconds=30) as holder_pid:
         result = runner.invoke(app, ["run", *GOOD, "--db", str(db)])
-    finally:
-        holder.kill()
-        holder.wait()
     assert result.exit_code == 1
     line = _one_line(result)
-    assert f"{db} is in use by another cardrecon run (PID {holder.pid};" in line
+    assert f"{db} is in use by another cardrecon run (PID {holder_pid};" in line
     link = re.search(r"see (\S+?)\)", line)
     assert link and link.group(1).startswith("https://duckdb.org/"), line
 

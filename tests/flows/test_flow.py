@@ -15,6 +15,7 @@ import duckdb
 import orjson
 import pytest
 from support.expect import expected_requests
+from support.holder import held_by_another_process
 from support.prefect import PrefectServer
 
 from extract.streams import DIALECTS, STREAM_NAMES
@@ -139,23 +140,11 @@ def test_a_second_run_on_a_locked_database_refuses_with_one_line(tmp_path: Path)
     from flows.pipeline import PipelineError, open_database
 
     db = tmp_path / "locked.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
-            "print('ready', flush=True); time.sleep(30)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        with pytest.raises(PipelineError, match="in use by another cardrecon run"):
-            open_database(db)
-    finally:
-        holder.kill()
-        holder.wait()
+    with (
+        held_by_another_process(db, seconds=30),
+        pytest.raises(PipelineError, match="in use by another cardrecon run"),
+    ):
+        open_database(db)
     open_database(db).close()  # free again: the file was not damaged
 
 

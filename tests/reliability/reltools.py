@@ -286,3 +286,18 @@ def wait_for_request(
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, f"the run never {what}"
         time.sleep(0.05)
+
+
+def start_run(
+    base_url: str, db: Path, out: Path, days: tuple[date, date], env: dict[str, str], **popen: Any
+) -> subprocess.Popen[str]:
+    """`cardrecon run` as a subprocess with its output piped, to be stopped or waited for."""
+    return subprocess.Popen(
+        run_args(base_url, db, out, *days),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        **popen,
+    )

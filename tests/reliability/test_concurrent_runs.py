@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from reltools import (
     record,
     run_args,
 )
+from support.holder import held_by_another_process
 from support.prefect import PrefectServer
 
 from sandbox.app import create_app
@@ -55,18 +55,7 @@ def test_a_second_cardrecon_run_refuses_a_held_file_and_the_file_stays_intact(
     db = tmp_path / "held.duckdb"
     # a finished run's file, then held open by another writer
     shutil.copy(clean_run.db, db)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
-            "print('ready', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    with held_by_another_process(db, seconds=60):
         second = cardrecon_run(
             live_sandbox.base_url,
             db,
@@ -74,9 +63,6 @@ def test_a_second_cardrecon_run_refuses_a_held_file_and_the_file_stays_intact(
             live_sandbox.days,
             cli_env(prefect_server.url, tmp_path / "ph", SECRET),
         )
-    finally:
-        holder.kill()
-        holder.wait()
     lines, refusal = _error_lines(second.stderr), _refusal(second.stderr)
     with read_db(db) as con, read_db(clean_run.db) as ref:
         intact = core_content(con) == core_content(ref) and open_breaks(con) == open_breaks(ref)

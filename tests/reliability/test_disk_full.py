@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from reltools import (
-    ROOT,
     SECRET,
     CleanRun,
     LiveSandbox,
@@ -27,8 +26,8 @@ from reltools import (
     read_db,
     record,
     rows_lost,
-    run_args,
     slowed_app,
+    start_run,
     wait_for_request,
 )
 from support.prefect import PrefectServer
@@ -91,14 +90,7 @@ def test_a_full_disk_is_one_line_exit_1_and_the_next_run_equals_a_clean_one(
     env = cli_env(prefect_server.url, tmp_path / "ph", SECRET)
     app = slowed_app(live_sandbox, 0.2, seed=5)
     with serve_in_thread(app) as base_url:
-        proc = subprocess.Popen(
-            run_args(base_url, db, out, *live_sandbox.days),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
+        proc = start_run(base_url, db, out, live_sandbox.days, env)
         try:
             wait_for_request(app, STREAM_PATHS[1:], proc, "reached its second stream")
             ballast = _fill(small_disk)  # the first stream is committed; now the disk is full

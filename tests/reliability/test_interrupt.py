@@ -20,7 +20,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from reltools import (
-    ROOT,
     SECRET,
     CleanRun,
     LiveSandbox,
@@ -31,8 +30,8 @@ from reltools import (
     open_breaks,
     read_db,
     record,
-    run_args,
     slowed_app,
+    start_run,
     wait_for_request,
     watermarks,
 )
@@ -52,15 +51,8 @@ def _interrupt(
     """Start a run against a slow sandbox, signal it mid-extraction; (outcome, seconds)."""
     app = slowed_app(live, 0.4, seed=3)
     with serve_in_thread(app) as base_url:
-        proc = subprocess.Popen(
-            run_args(base_url, db, out, *live.days),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,  # its own process group, as a shell gives a command
-        )
+        # its own process group, as a shell gives a command
+        proc = start_run(base_url, db, out, live.days, env, start_new_session=True)
         try:
             wait_for_request(app, STREAM_PATHS, proc, "started extracting")
             time.sleep(1.0)  # well inside the extraction
