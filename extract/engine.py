@@ -62,7 +62,7 @@ class SliceResult:
     watermark: date | None = None  # set by the loop: how far the stream is now complete
 
     @property
-    def items(self) -> list[dict[str, Any]]:
+    def items(self) -> list[Any]:
         return [item for page in self.page_items for item in page]
 
 
@@ -261,9 +261,11 @@ async def extract_streams(
 
 
 def _collect_orders(
-    stream: StreamName, item: Mapping[str, Any], card: str | None, refs: dict[str, OrderRef]
+    stream: StreamName, item: Any, card: str | None, refs: dict[str, OrderRef]
 ) -> None:
     """Order numbers a log refers to, with the order type to ask for."""
+    if not isinstance(item, Mapping):  # normalising quarantines it
+        return
     if stream == "card_account_logs":
         no, kind = item.get("cardOrderNo"), item.get("cardAccountLogType")
     elif stream == "account_logs":

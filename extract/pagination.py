@@ -21,7 +21,14 @@ The classes, per dialect:
   ``data.pageCursor`` (``"None"`` on the last page).
 * :class:`PageNumberPaginator` (card account logs; v1.4 account logs) — v2.0: param
   ``PageNumber``, page ``pagination.totalPages/totalCount``; v1.4: param ``pageIndex``,
-  page ``data.totalPages/totalCount``.
+  page ``data.items`` with ``data.totalPages/totalCount`` — or, as older deployments answer
+  (the June 2025 reference), ``data.data`` with ``data.totalRecords`` (``totalPages`` may be
+  absent: it follows from the total and the page size).
+
+A numbered page's **shape** (:class:`PageShape`: where its items and totals are) is decided
+per reply by :func:`page_shape`, from the container the reply actually carries, never once
+per stream and never per item; :meth:`extract.streams.Endpoint.items` reads the items with
+the same decision.
 * :class:`OffsetPaginator` (v2.0 account logs) — params ``Limit/Offset``, page
   ``pagination.totalCount``.
 
@@ -48,9 +55,11 @@ __all__ = [
     "Dialect",
     "OffsetPaginator",
     "PageNumberPaginator",
+    "PageShape",
     "Paginator",
     "Params",
     "WalkedPage",
+    "page_shape",
     "walk",
 ]
 
@@ -70,6 +79,46 @@ def _dig(page: Mapping[str, Any], path: Sequence[str]) -> Any:
             return _MISSING
         node = node[key]
     return node
+
+
+@dataclass(frozen=True, slots=True)
+class PageShape:
+    """Where one shape of page keeps its items and totals (paths from the envelope)."""
+
+    name: str  # as a user reads it: "data.items + totalCount"
+    items_path: tuple[str, ...]
+    total_count_path: tuple[str, ...] | None = None
+    total_pages_path: tuple[str, ...] | None = None
+    derive_pages: bool = False  # no totalPages in a reply: ceil(total count / page size)
+
+
+V20_PAGES = PageShape(
+    "data + pagination.totalCount",
+    ("data",),
+    ("pagination", "totalCount"),
+    ("pagination", "totalPages"),
+)
+V20_CURSOR_PAGES = PageShape("data + pagination.nextCursor", ("data",))
+V20_OFFSET_PAGES = PageShape("data + pagination.offset", ("data",), ("pagination", "totalCount"))
+V14_PAGES = PageShape(
+    "data.items + totalCount", ("data", "items"), ("data", "totalCount"), ("data", "totalPages")
+)
+V14_OLDER_PAGES = PageShape(
+    "data.data + totalRecords",
+    ("data", "data"),
+    ("data", "totalRecords"),
+    ("data", "totalPages"),
+    derive_pages=True,
+)
+V14_CURSOR_PAGES = PageShape("data.data + pageCursor", ("data", "data"))
+
+
+def page_shape(body: Any, shapes: Sequence[PageShape]) -> PageShape | None:
+    """The first of ``shapes`` whose items container is a list in this reply (or None)."""
+    for shape in shapes:
+        if isinstance(_dig(body, shape.items_path), list):
+            return shape
+    return None
 
 
 class Paginator(ABC):
@@ -271,23 +320,28 @@ class CursorPaginator(Paginator):
 
 
 class PageNumberPaginator(_TotalsMixin):
-    """Numbered pages with ``totalPages``/``totalCount`` (card account logs; v1.4 logs)."""
+    """Numbered pages with ``totalPages``/``totalCount`` (card account logs; v1.4 logs).
+
+    ``shapes`` are the page shapes the endpoint may answer with; each reply's own is found by
+    :func:`page_shape`. The older v1.4 shape may leave ``totalPages`` out: it follows from
+    the total count and the page size (the reply's ``pageSize`` when it gives one).
+    """
 
     def __init__(
         self,
         *,
         page_param: str,
         page_size_param: str,
-        total_pages_path: Sequence[str],
-        total_count_path: Sequence[str] | None = None,
+        shapes: Sequence[PageShape],
         first_page: int = 1,
         page_size: int = MAX_PAGE_SIZE,
         max_pages: int = DEFAULT_MAX_PAGES,
     ) -> None:
+        if not shapes:
+            raise ValueError("a PageNumberPaginator needs at least one page shape")
         self.page_param = page_param
         self.page_size_param = page_size_param
-        self.total_pages_path = tuple(total_pages_path)
-        self.total_count_path = None if total_count_path is None else tuple(total_count_path)
+        self.shapes = tuple(shapes)
         self.first_page = first_page
         super().__init__(page_size=page_size, max_pages=max_pages)
 
@@ -295,21 +349,20 @@ class PageNumberPaginator(_TotalsMixin):
     def for_dialect(
         cls, dialect: Dialect, *, page_size: int = MAX_PAGE_SIZE, max_pages: int = DEFAULT_MAX_PAGES
     ) -> PageNumberPaginator:
-        """v2.0: ``PageNumber`` + ``pagination.*``; v1.4: ``pageIndex`` + ``data.*``."""
+        """v2.0: ``PageNumber`` + ``pagination.*``; v1.4: ``pageIndex`` + ``data.*`` (either
+        shape)."""
         if dialect == "v2.0":
             return cls(
                 page_param="PageNumber",
                 page_size_param="PageSize",
-                total_pages_path=("pagination", "totalPages"),
-                total_count_path=("pagination", "totalCount"),
+                shapes=(V20_PAGES,),
                 page_size=page_size,
                 max_pages=max_pages,
             )
         return cls(
             page_param="pageIndex",
             page_size_param="pageSize",
-            total_pages_path=("data", "totalPages"),
-            total_count_path=("data", "totalCount"),
+            shapes=(V14_PAGES, V14_OLDER_PAGES),
             page_size=page_size,
             max_pages=max_pages,
         )
@@ -325,11 +378,27 @@ class PageNumberPaginator(_TotalsMixin):
 
     def update_state(self, page: Mapping[str, Any], items: Sequence[Any]) -> None:
         self._count(items)
-        total_pages = self._int_at(page, self.total_pages_path, required=True)
-        assert total_pages is not None
+        shape = page_shape(page, self.shapes)
+        if shape is None:
+            names = " or ".join(".".join(sh.items_path) for sh in self.shapes)
+            raise self._fail(page, f"the page has no list of items at {names}")
         total_count = None
-        if self.total_count_path is not None:
-            total_count = self._int_at(page, self.total_count_path, required=False)
+        if shape.total_count_path is not None:
+            total_count = self._int_at(page, shape.total_count_path, required=False)
+        total_pages = None
+        if shape.total_pages_path is not None:
+            total_pages = self._int_at(page, shape.total_pages_path, required=False)
+        if total_pages is None:
+            if total_count is None or not shape.derive_pages:
+                where = " or ".join(
+                    ".".join(p)
+                    for p in (shape.total_pages_path, shape.total_count_path)
+                    if p is not None
+                )
+                raise self._fail(page, f"the page has no {where}")
+            size = self._int_at(page, (*shape.items_path[:-1], "pageSize"), required=False)
+            size = size or self.page_size
+            total_pages = -(-total_count // size)
         ordinal = self._page - self.first_page + 1
         if total_pages and ordinal > total_pages:
             raise self._fail(page, f"page {self._page} is beyond totalPages {total_pages}")
@@ -417,13 +486,14 @@ async def walk(
     params: Mapping[str, Any],
     paginator: Paginator,
     *,
-    item_key: Callable[[T], Hashable] | None = None,
+    item_key: Callable[[T], Hashable | None] | None = None,
 ) -> AsyncIterator[WalkedPage[T]]:
     """Fetch pages until the paginator says stop, yielding each checked page.
 
     ``fetch(params)`` performs one request and returns ``(envelope, items)``. A page is
     yielded only after the paginator and the item-id check accepted it; with
-    ``item_key``, an id seen twice in one walk raises :class:`PaginationError`.
+    ``item_key``, an id seen twice in one walk raises :class:`PaginationError` (an item
+    whose key is None has no id to compare).
     """
     request = paginator.init_request(params)
     seen: set[Hashable] = set()
@@ -435,6 +505,8 @@ async def walk(
         if item_key is not None:
             for item in items:
                 key = item_key(item)
+                if key is None:  # no id: normalising quarantines it; nothing to compare
+                    continue
                 if key in seen:
                     response_id = page.get("responseId")
                     raise PaginationError(

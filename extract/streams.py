@@ -15,10 +15,18 @@ from datetime import date
 from typing import Any, Literal
 
 from extract.pagination import (
+    V14_CURSOR_PAGES,
+    V14_OLDER_PAGES,
+    V14_PAGES,
+    V20_CURSOR_PAGES,
+    V20_OFFSET_PAGES,
+    V20_PAGES,
     CursorPaginator,
     OffsetPaginator,
     PageNumberPaginator,
+    PageShape,
     Paginator,
+    page_shape,
 )
 
 DialectName = Literal["v2.0", "v1.4"]
@@ -51,7 +59,7 @@ class Endpoint:
     date_to: str
     date_format: Literal["date", "datetime"]
     paginator: Callable[[int], Paginator]
-    items_path: tuple[str, ...]
+    shapes: tuple[PageShape, ...]  # the page shapes it may answer with (decided per reply)
     id_field: str
     time_field: str
     card_path: tuple[str, ...]
@@ -71,14 +79,25 @@ class Endpoint:
             self.date_to: f"{last.isoformat()}T23:59:59.9999999Z",
         }
 
-    def items(self, body: Any) -> list[dict[str, Any]]:
-        found = _dig(body, self.items_path) if self.items_path else body
-        if not isinstance(found, list):
+    def items(self, body: Any) -> list[Any]:
+        """The reply's items, in the page shape this reply has (:func:`page_shape`); [] when
+        it has none (the paginator then refuses the page). Every item is kept, an item that
+        is not an object too: normalising quarantines it, it is never dropped here."""
+        shape = page_shape(body, self.shapes)
+        if shape is None:
             return []
-        return [x for x in found if isinstance(x, dict)]
+        found: list[Any] = _dig(body, shape.items_path)
+        return found
 
-    def item_id(self, item: Mapping[str, Any]) -> str:
-        return str(item.get(self.id_field))
+    def shape(self, body: Any) -> str | None:
+        """The name of the page shape this reply has (``"data.items + totalCount"``)."""
+        shape = page_shape(body, self.shapes)
+        return None if shape is None else shape.name
+
+    def item_id(self, item: Any) -> str | None:
+        """The item's id as sent, or None when it has none (then no duplicate check)."""
+        value = item.get(self.id_field) if isinstance(item, Mapping) else None
+        return None if value is None else str(value)
 
     def card_id(self, item: Mapping[str, Any]) -> str | None:
         value = _dig(item, self.card_path)
@@ -111,7 +130,7 @@ def _v20() -> Dialect:
                 date_to="TransactionDateTo",
                 date_format="date",
                 paginator=lambda n: CursorPaginator.for_dialect("v2.0", page_size=n),
-                items_path=("data",),
+                shapes=(V20_CURSOR_PAGES,),
                 id_field="transactionId",
                 time_field="transactionTime",
                 card_path=("cardId",),
@@ -123,7 +142,7 @@ def _v20() -> Dialect:
                 date_to="TransactionDateTo",
                 date_format="date",
                 paginator=lambda n: PageNumberPaginator.for_dialect("v2.0", page_size=n),
-                items_path=("data",),
+                shapes=(V20_PAGES,),
                 id_field="accountLogId",
                 time_field="transTime",
                 card_path=("cardInfo", "cardId"),
@@ -136,7 +155,7 @@ def _v20() -> Dialect:
                 date_to="TransactionDateTo",
                 date_format="date",
                 paginator=lambda n: OffsetPaginator(page_size=n),
-                items_path=("data",),
+                shapes=(V20_OFFSET_PAGES,),
                 id_field="id",
                 time_field="transTime",
                 card_path=("cardInfo", "cardId"),
@@ -161,7 +180,7 @@ def _v14() -> Dialect:
             date_to="transactionDateTo",
             date_format="datetime",
             paginator=lambda n: PageNumberPaginator.for_dialect("v1.4", page_size=n),
-            items_path=("data", "items"),
+            shapes=(V14_PAGES, V14_OLDER_PAGES),
             id_field=id_field,
             time_field="transTime",
             card_path=("cardInfo", "cardId"),
@@ -178,7 +197,7 @@ def _v14() -> Dialect:
                 date_to="transactionDateTo",
                 date_format="datetime",
                 paginator=lambda n: CursorPaginator.for_dialect("v1.4", page_size=n),
-                items_path=("data", "data"),
+                shapes=(V14_CURSOR_PAGES,),
                 id_field="id",
                 time_field="authTime",
                 card_path=("cardInfo", "cardId"),

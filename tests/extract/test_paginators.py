@@ -451,3 +451,70 @@ async def test_walk_over_the_client_returns_the_whole_dataset(
             for row in page.items
         ]
     assert got == rows
+
+
+# -- the older v1.4 page shape (data.data + totalRecords), decided per reply ---------------------
+
+
+def older_v14(rows: list[Any], index: int, total_records: int, total_pages: int | None) -> Page:
+    data: dict[str, Any] = {
+        "pageIndex": index,
+        "pageSize": 100,
+        "totalRecords": total_records,
+        "data": rows,
+    }
+    if total_pages is not None:
+        data["totalPages"] = total_pages
+    return as_page(envelope(data))
+
+
+def test_v14_pages_may_switch_shape_from_one_reply_to_the_next() -> None:
+    """Each reply is read in its own shape: items, totals and the page count follow it."""
+    from extract.streams import DIALECTS
+
+    endpoint = DIALECTS["v1.4"].endpoints["account_logs"]
+    pages = [
+        older_v14(items(100), 1, 250, None),  # totalPages left out: ceil(250 / 100) = 3
+        numbered_v14(items(100, 100), 2, 3, 250),
+        older_v14(items(50, 200), 3, 250, 3),
+    ]
+    paginator = PageNumberPaginator.for_dialect("v1.4")
+    sent = drive(paginator, [(page, endpoint.items(page)) for page in pages])
+    assert [p["pageIndex"] for p in sent] == [1, 2, 3]
+    assert paginator.items == 250
+    assert [endpoint.shape(p) for p in pages] == [
+        "data.data + totalRecords",
+        "data.items + totalCount",
+        "data.data + totalRecords",
+    ]
+
+
+def test_the_older_shape_checks_its_total_like_the_newer() -> None:
+    paginator = PageNumberPaginator.for_dialect("v1.4")
+    paginator.init_request({})
+    with pytest.raises(PaginationError, match="walk ended after 2 items but totalCount is 3"):
+        paginator.update_state(older_v14(items(2), 1, 3, None), items(2))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"pageIndex": 1, "totalCount": 1, "rows": items(1)}, "no list of items at data.items or"),
+        ({"pageIndex": 1, "pageSize": 100, "data": items(1)}, "no data.totalPages or"),
+        ({"pageIndex": 1, "totalCount": 1, "items": items(1)}, "no data.totalPages"),
+    ],
+)
+def test_a_v14_page_in_neither_shape_is_refused(data: dict[str, Any], message: str) -> None:
+    paginator = PageNumberPaginator.for_dialect("v1.4")
+    paginator.init_request({})
+    with pytest.raises(PaginationError, match=message):
+        paginator.update_state(as_page(envelope(data)), [])
+
+
+def test_items_that_are_not_objects_are_kept_for_the_quarantine() -> None:
+    from extract.streams import DIALECTS
+
+    endpoint = DIALECTS["v1.4"].endpoints["card_account_logs"]
+    page = numbered_v14([{"accountLogId": "a"}, 7, "x"], 1, 1, 3)
+    assert endpoint.items(page) == [{"accountLogId": "a"}, 7, "x"]
+    assert [endpoint.item_id(i) for i in endpoint.items(page)] == ["a", None, None]
