@@ -8,8 +8,13 @@ what could not be read:
 * a value of the wrong JSON type (``"auth_amount: not a number ('abc')"``), a time that
   does not parse, more than 9 decimals, ... becomes a null plus a message in the row's
   ``_problems``; ``transform.schemas.validate`` quarantines such rows;
-* an unknown enum value is kept as sent (``status = 'Weird'``) so the schema's ``isin``
-  check fails and names it;
+* an enum spelled as the service's own examples spell it (``orderType: "TopUpCard"``) is
+  mapped to its canonical value by the alias table ``transform/model/enum_aliases.csv``
+  (one table, read here; ``_raw`` keeps the spelling as sent); any other unknown enum value
+  is kept as sent (``status = 'Weird'``) so the schema's ``isin`` check fails and names it;
+* a time is read with its offset (.NET style, up to 7 fractional digits:
+  ``2025-04-23T11:13:17.6917032+08:00``) and converted to UTC; digits beyond the
+  microsecond are dropped (truncated, never rounded into the next second or day);
 * a required field that no item of a page carries usably raises :class:`SchemaFailure`:
   that is a changed API (or the wrong ``--dialect``), not a bad record.
 
@@ -24,6 +29,7 @@ reply's ``data``).
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections import Counter
@@ -31,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Context, Decimal
+from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
@@ -38,6 +45,7 @@ import polars as pl
 
 __all__ = [
     "COLUMNS",
+    "ENUM_ALIASES",
     "FEE_ITEM_COLUMNS",
     "LINEAGE_COLUMNS",
     "MONEY",
@@ -243,7 +251,24 @@ V20_TXN_STATUS = {"Pending": "authorized", "Success": "settled", "Failed": "fail
 V14_TXN_STATUS = {"AuthSuccess": "authorized", "Settled": "settled", "AuthFailure": "failed"}
 V20_TXN_TYPE = {"Purchase": "Consume", "Refund": "ConsumeRefund", "TopUp": "TopUp"}
 V20_INCOME_TYPES = frozenset({"ConsumeRefund", "TopUp"})  # direction of a zero v2.0 amount
-V14_CARD_STATUS = {"Cancel": "Cancelled"}
+
+
+def _read_aliases(path: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """stream -> column -> {alias: canonical}, from the alias table (module docstring)."""
+    table: dict[str, dict[str, dict[str, str]]] = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            stream, column = row["stream"], row["column"]
+            if stream not in COLUMNS or column not in COLUMNS[stream]:
+                raise ValueError(f"{path.name}: no column {stream}.{column} to alias")
+            table.setdefault(stream, {}).setdefault(column, {})[row["alias"]] = row["canonical"]
+    return table
+
+
+ALIASES_FILE = Path(__file__).parent / "model" / "enum_aliases.csv"
+# The spellings the service's own examples use, mapped to the canonical values (API.md,
+# "What the live service's own examples show").
+ENUM_ALIASES = _read_aliases(ALIASES_FILE)
 
 _MAX_DECIMALS = 9
 _MAX_ADJUSTED = 27  # |amount| < 10**28 fits Decimal(38, 9)
@@ -764,12 +789,12 @@ def _card_v20(r: _Fields, lineage: Lineage) -> Row:
 
 
 def _card_v14(r: _Fields, lineage: Lineage) -> Row:
-    status = r.text("status", "status")  # the card number and CVV are never read
-    return {
+    status = r.text("status", "status")  # the card number and CVV are never read; aliases
+    return {  # (Cancel -> Cancelled) are mapped for the whole batch
         "card_id": r.text("card_id", "cardId"),
         "card_model": r.text("card_model", "cardModel"),
         "currency": r.text("currency", "cardCurrency"),
-        "status": None if status is None else V14_CARD_STATUS.get(status, status),
+        "status": status,
         "balance": r.money("balance", "balanceAmount"),
         "used_credit_amount": r.money("used_credit_amount", "usedCreditAmount"),
         "max_auth_amount": r.money("max_auth_amount", "maxAuthAmount"),
@@ -1149,6 +1174,11 @@ class _Batch:
             ).with_columns(pl.col(money).cast(MONEY))
             content = pl.concat([content, fast]).sort("_row")
         content = content.drop("_row")
+        aliases = ENUM_ALIASES.get(self.stream, {})
+        if aliases:
+            content = content.with_columns(
+                pl.col(column).replace(mapping) for column, mapping in aliases.items()
+            )
         frame = (
             content.hstack(
                 pl.DataFrame(self.cols, schema={name: schema[name] for name in self.cols})

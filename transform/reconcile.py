@@ -125,6 +125,7 @@ MODEL_TABLES = {
     "card_log_effects.csv": "recon.card_log_effects",
     "account_log_types.csv": "recon.account_log_types",
     "order_amounts.csv": "recon.order_amounts",
+    "transaction_types.csv": "recon.transaction_types",
 }
 # What each column of the money model CSVs means (their comments in DuckDB).
 MODEL_COLUMNS = {
@@ -144,6 +145,9 @@ MODEL_COLUMNS = {
     "order_type": "The order type (orderType).",
     "moved_amount": "What the order moves through the account: principal, principal_plus_fee, fee.",
     "fee_compared_with_card_log": "Whether fee_mismatch compares the order fee with the card log.",
+    "transaction_type": "A canonical transaction type (transactionType).",
+    "moves_money": "Whether a record of the type moves money (has an effect); false: AuthQuery.",
+    "can_hold": "Whether an authorised record of the type holds money (an open hold).",
     "note": "The rule in words.",
 }
 PARAMS_COLUMNS = {
@@ -172,7 +176,7 @@ def load_money_model(con: duckdb.DuckDBPyConnection, model_dir: Path = MODEL_DIR
             [pl.col(c).cast(t) for c, t in casts.items() if c in frame.columns]
             + [
                 (pl.col(c).str.to_lowercase() == "true").alias(c)
-                for c in ("moves_blocked", "fee_compared_with_card_log")
+                for c in ("moves_blocked", "fee_compared_with_card_log", "moves_money", "can_hold")
                 if c in frame.columns
             ]
         )

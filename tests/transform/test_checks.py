@@ -1529,3 +1529,75 @@ def test_unrelated_breaks_are_their_own_roots(db: duckdb.DuckDBPyConnection) -> 
         ("missing_account_entry", "O1"): ("missing_account_entry", "O1"),
         chain: chain,
     }
+
+
+# -- every transaction type of the v1.4 reference ------------------------------------------------
+SETTLED_TYPES = {
+    "ConsumeRefund": "Income",
+    "ConsumeReversal": "Income",
+    "ConsumeRefundReversal": "Expenditure",
+    "ConsumeDispute": "Income",
+    "DisputeRelease": "Expenditure",
+    "TransFee": "Expenditure",
+}
+
+
+@pytest.mark.parametrize(("kind", "direction"), SETTLED_TYPES.items())
+def test_each_settled_type_ties_with_its_own_settlement_entry_and_breaks_without(
+    db: duckdb.DuckDBPyConnection, kind: str, direction: str
+) -> None:
+    make_card_snapshot(db, card_id="C2", card_model=SB, used_credit_amount="0.00")
+    sign = 1 if direction == "Income" else -1
+    for txn, entry in (("T1", True), ("T2", False)):
+        make_transaction(
+            db,
+            transaction_id=txn,
+            card_id="C2",
+            transaction_type=kind,
+            funds_direction=direction,
+            auth_amount="7.00",
+        )
+        if entry:
+            make_account_log(
+                db,
+                trans_type=kind,
+                trans_amount=sign * D("7.00"),
+                order_no=txn,
+                card_id="C2",
+                trans_at=T0,
+            )
+
+    run(db)
+
+    assert [b.entity_id for b in breaks(db, "txn_missing_ledger")] == ["T2"]
+    assert breaks(db, "ledger_missing_txn") == []
+    assert breaks(db, "txn_amount_mismatch") == []
+
+
+def test_an_auth_query_holds_nothing_and_is_never_stale(db: duckdb.DuckDBPyConnection) -> None:
+    """AuthQuery verifies a card: whatever its amount or status, it has no effect."""
+    for txn, status in (("Q1", "authorized"), ("Q2", "settled"), ("Q3", "failed")):
+        make_transaction(
+            db,
+            transaction_id=txn,
+            card_id="C2",
+            transaction_type="AuthQuery",
+            status=status,
+            auth_amount="1.00",
+            auth_at=AS_OF - timedelta(days=30),
+        )
+    make_card_snapshot(db, card_id="C2", card_model=SB, used_credit_amount="0.00")
+    make_transaction(
+        db, transaction_id="Q4", card_id="C1", transaction_type="AuthQuery", status="authorized"
+    )
+    make_card_log(db, card_id="C1", order_no="C1-O1", log_type="ApplyCard", trans_at=at(2))
+    make_card_snapshot(db, card_id="C1", balance="100.00")
+
+    run(db)
+    write_summary(db, "run-1", [])
+
+    for check in ("stale_authorization", "card_credit_usage", "card_balance", "txn_missing_ledger"):
+        assert breaks(db, check) == [], check
+    assert counts(db, "stale_authorization").entities_checked == 4  # compared, and tied
+    hold = db.execute("select count(*) from recon.run_summary where section = 'hold'").fetchone()
+    assert hold == (0,)  # nothing on hold

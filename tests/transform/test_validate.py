@@ -379,3 +379,95 @@ def test_dedupe_latest_conflicts_carry_what_the_quarantine_needs() -> None:
     assert kept["_row"].to_list() == [1]
     assert conflicts.select("_row", "item_key", "response_id").rows() == [(0, "txn-1", "early")]
     assert conflicts["_raw"][0].startswith('{"id":"txn-1"')
+
+
+# -- the spellings and shapes of the service's own examples (API.md) ---------------------------
+def _order(**over: Any) -> dict[str, Any]:
+    base = {
+        "orderNo": "O-1",
+        "orderType": "CardTopUp",
+        "status": "Completed",
+        "productInfo": {"cardModel": "Standard", "cardCurrency": "USD"},
+        "cardId": "card-1",
+        "topUpAmount": Decimal("10"),
+        "fee": Decimal("0.10"),
+        "totalAmount": Decimal("10.10"),
+        "createdOn": "2026-10-01T08:00:00Z",
+    }
+    return {**base, **over}
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "canonical"),
+    [
+        ("orderType", "TopUpCard", "CardTopUp"),
+        ("orderType", "ModifyCreditLimit", "CreditLimit"),
+        ("orderType", "CardUnBlock", "CardUnblock"),
+        ("status", "Failure", "Failed"),
+    ],
+)
+def test_order_spellings_of_the_published_examples_are_aliases(
+    field: str, sent: str, canonical: str
+) -> None:
+    v = run("orders", _order(**{field: sent}))
+    assert v.rejected.is_empty()
+    column = "order_type" if field == "orderType" else "status"
+    assert v.valid[column].to_list() == [canonical]
+    assert f'"{sent}"' in v.valid["_raw"][0]  # the raw item keeps the spelling as sent
+
+
+def test_card_status_cancel_is_cancelled_in_both_dialects() -> None:
+    for dialect, card in ((V14, make_card_v14(status="Cancel")), (V20, make_card_v20())):
+        if dialect == V20:
+            card["cardStatus"] = "Cancel"
+        v = run("cards", card, dialect=dialect)
+        assert v.rejected.is_empty(), dialect
+        assert v.valid["status"].to_list() == ["Cancelled"]
+
+
+def test_an_enum_in_neither_the_vocabulary_nor_the_alias_table_is_still_untrusted() -> None:
+    v = run("orders", _order(orderType="TopUpCards"), _order(orderNo="O-2", status="Failur"))
+    assert verdicts(v) == {
+        "O-1": "order_type: isin(['ApplyCard', 'CardTopUp', 'CreditLimit', 'CardWithdraw', "
+        "'CardCancel', 'CardBlock', 'CardUnblock']) got 'TopUpCards'",
+        "O-2": "status: isin(['Pending', 'Processing', 'Completed', 'Failed']) got 'Failur'",
+    }
+
+
+def test_dotnet_times_with_offsets_are_converted_to_utc() -> None:
+    txn = make_txn_v14(
+        authTime="2025-04-23T11:13:17.6917032+08:00", settleTime="2025-04-23T11:13:17.9999999-05:00"
+    )
+    v = run("transactions", txn)
+    assert v.rejected.is_empty()
+    assert v.valid["auth_at"].to_list() == [datetime(2025, 4, 23, 3, 13, 17, 691703, tzinfo=UTC)]
+    # truncated to the microsecond, never rounded into the next second
+    assert v.valid["settled_at"].to_list() == [
+        datetime(2025, 4, 23, 16, 13, 17, 999999, tzinfo=UTC)
+    ]
+
+
+def test_whole_amounts_as_integers_and_absent_optional_fields_load() -> None:
+    txn = make_txn_v14(
+        transAmount=amount(10), authAmount={"amount": 10, "currency": "USD"}, settledAmount=None
+    )
+    for optional in ("settledAmount", "settleTime", "failureReason", "note", "merchantName"):
+        txn.pop(optional, None)
+    txn["status"] = "AuthSuccess"
+    txn["riskScore"] = {"level": "low"}  # unknown fields are ignored
+    v = run("transactions", txn)
+    assert v.rejected.is_empty()
+    assert v.valid["auth_amount"].to_list() == [Decimal("10.00")]
+    assert v.valid["settled_amount"].to_list() == [None]
+    assert '"riskScore"' in v.valid["_raw"][0]
+
+
+def test_the_transaction_types_validation_admits_are_the_money_model_s() -> None:
+    import csv
+
+    from transform.reconcile import MODEL_DIR
+    from transform.schemas import TXN_TYPES
+
+    with (MODEL_DIR / "transaction_types.csv").open(encoding="utf-8") as f:
+        model = [row["transaction_type"] for row in csv.DictReader(f)]
+    assert sorted(model) == sorted(TXN_TYPES)

@@ -1,5 +1,5 @@
 -- grain: one transaction (v2.0 TopUp mirrors aside): every one is compared, so a stale hold
--- that settles is seen to tie and is resolved.
+-- that settles is seen to tie and is resolved. A type that cannot hold (AuthQuery) ties always.
 -- invariant (warning): not still authorized stale_days after its authorisation.
 -- Days are UTC days of 24 hours: times are compared as UTC wall-clock times, so the session's
 -- time zone (and its daylight-saving changes) cannot move the cutoff.
@@ -7,9 +7,11 @@ with params as (
     select *, timezone('UTC', as_of) as as_of_utc from recon.params
 ),
 open_auths as (
-    select *, timezone('UTC', auth_at) as auth_utc
-    from core.transactions
-    where not is_topup_mirror
+    -- a type that holds nothing (AuthQuery, a card verification) is never an open hold
+    select t.*, timezone('UTC', t.auth_at) as auth_utc, coalesce(ty.can_hold, true) as can_hold
+    from core.transactions t
+    left join recon.transaction_types ty using (transaction_type)
+    where not t.is_topup_mirror
 ),
 final as (
     select
@@ -26,7 +28,8 @@ final as (
         'authorised ' || t.auth_amount || ' on ' || strftime(t.auth_utc, '%Y-%m-%d')
             || ' (UTC), still open after ' || date_diff('day', t.auth_utc, p.as_of_utc)
             || ' days' as detail,
-        t.status = 'authorized' and t.auth_utc < p.as_of_utc - to_days(p.stale_days) as is_break,
+        t.can_hold and t.status = 'authorized'
+            and t.auth_utc < p.as_of_utc - to_days(p.stale_days) as is_break,
         false as out_of_window
     from open_auths t, params p
 )

@@ -2,7 +2,7 @@
 -- invariant: the absolute amount of the settlement entry = settledAmount.
 with txns as (
     select * from recon.transaction_effects
-    where card_model = 'ShareBalance' and status = 'settled'
+    where card_model = 'ShareBalance' and status = 'settled' and moves_money
 ),
 settlements as (
     select a.order_no, sum(a.trans_amount) as trans_amount, min(a.account_log_id) as entry_id

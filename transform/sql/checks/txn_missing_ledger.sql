@@ -1,10 +1,12 @@
--- grain: one settled ShareBalance transaction.
--- invariant: the account log has a settlement entry (Consume, ConsumeRefund, ConsumeReversal or
--- TransFee - not a hold or release) whose orderNo is the transaction id.
+-- grain: one settled ShareBalance transaction of a type that moves money (not AuthQuery).
+-- invariant: the account log has a settlement entry (any sb_settlement type of
+-- recon.account_log_types - Consume, ConsumeRefund, ConsumeReversal, ConsumeRefundReversal,
+-- ConsumeDispute, DisputeRelease, TransFee; not a hold or release) whose orderNo is the
+-- transaction id.
 -- Out of window: the settlement may lie outside the extracted ledger (see the last CTE).
 with txns as (
     select * from recon.transaction_effects
-    where card_model = 'ShareBalance' and status = 'settled'
+    where card_model = 'ShareBalance' and status = 'settled' and moves_money
 ),
 settlements as (
     select distinct a.order_no

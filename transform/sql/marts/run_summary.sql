@@ -81,8 +81,8 @@ holds as (
         null, null, null, null, count(*) as entities_checked, null, null, null, null,
         sum(auth_amount) as amount_on_hold,
         count(*) || ' authorised, unsettled transactions' as note
-    from core.transactions
-    where status = 'authorized' and funds_direction = 'Expenditure' and not is_topup_mirror
+    from recon.transaction_effects
+    where status = 'authorized' and funds_direction = 'Expenditure' and can_hold
     group by currency
 ),
 verdict as (

@@ -2,14 +2,22 @@
 -- from the money model table), and its effect at the card's latest and first snapshots.
 create or replace view recon.transaction_effects as
 with txns as (
-    select t.*, c.card_model, c.first_snapshot_at, c.snapshot_at
+    -- a type the money model does not list moves money (validation admits only known types)
+    select
+        t.*, c.card_model, c.first_snapshot_at, c.snapshot_at,
+        coalesce(ty.moves_money, true) as moves_money,
+        coalesce(ty.can_hold, true) as can_hold
     from core.transactions t
     left join recon.cards c using (card_id)
+    left join recon.transaction_types ty using (transaction_type)
     where not t.is_topup_mirror
 ),
 final as (
     select
         t.transaction_id,
+        t.transaction_type,
+        t.moves_money,
+        t.can_hold,
         t.card_id,
         t.card_model,
         t.currency,
@@ -19,12 +27,16 @@ final as (
         t.settled_at,
         t.auth_amount,
         t.settled_amount,
-        e.sign * case e.amount when 'settled_amount' then t.settled_amount
-                               else t.auth_amount end as effect,
+        -- a type that moves no money (AuthQuery) has no effect, whatever its amount or status
+        case when not t.moves_money then 0
+             else e.sign * case e.amount when 'settled_amount' then t.settled_amount
+                                         else t.auth_amount end
+        end as effect,
         -- at a snapshot: not yet authorised -> 0; settled by then -> settled effect;
         -- otherwise an open hold (v2.0 has no settle time: money back is taken as settled
         -- when authorised, spending has one amount either way)
         case
+            when not t.moves_money then 0
             when t.snapshot_at is null or t.auth_at > t.snapshot_at then 0
             when t.status = 'failed' then 0
             when t.status = 'settled'
@@ -34,6 +46,7 @@ final as (
             else 0
         end as effect_at_snapshot,
         case
+            when not t.moves_money then 0
             when t.first_snapshot_at is null or t.auth_at > t.first_snapshot_at then 0
             when t.status = 'failed' then 0
             when t.status = 'settled'
@@ -58,6 +71,9 @@ from recon.transaction_effects
 group by card_id;
 comment on view recon.transaction_effects is 'Per transaction (v2.0 TopUp mirrors excluded): its effect on its card (RECONCILIATION.md effect(t), from recon.transaction_effects_model), now and at the card''s latest and earliest snapshots.';
 comment on column recon.transaction_effects.transaction_id is 'cardepass transaction id.';
+comment on column recon.transaction_effects.transaction_type is 'Canonical transaction type (Consume, ConsumeRefund, ..., AuthQuery, TransFee).';
+comment on column recon.transaction_effects.moves_money is 'Whether the type moves money (recon.transaction_types; false for AuthQuery).';
+comment on column recon.transaction_effects.can_hold is 'Whether an authorised record of the type holds money (recon.transaction_types; false for AuthQuery).';
 comment on column recon.transaction_effects.card_id is 'The card.';
 comment on column recon.transaction_effects.card_model is 'The card''s model (from its snapshot).';
 comment on column recon.transaction_effects.currency is 'Currency of the amounts.';
