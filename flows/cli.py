@@ -450,6 +450,34 @@ def _demo(
 
 
 @app.command()
+def doctor(
+    base_url: Annotated[
+        str | None, typer.Option(help="cardepass API base URL (CARDEPASS_BASE_URL).")
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="OAuth client id (CARDEPASS_CLIENT_ID).")
+    ] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(help="OAuth client secret (CARDEPASS_CLIENT_SECRET).")
+    ] = None,
+    dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
+    db: Annotated[
+        Path | None,
+        typer.Option(help="Accepted as `run` takes it; doctor never opens, creates or changes it."),
+    ] = None,
+) -> None:
+    """Check an account before the first run: token, ping, one page of each stream, one card.
+
+    Writes nothing. Exit 0 a run would work, 1 the service answered something a run
+    cannot read, 2 configuration.
+    """
+    from flows.doctor import check_account
+
+    del db  # the same command line as `run`; nothing is written
+    check_account(base_url, client_id, client_secret, dialect)
+
+
+@app.command()
 def serve(
     cron: Annotated[str, typer.Option(help="When to run (cron, UTC).")] = "0 6 * * *",
     name: Annotated[str, typer.Option(help="Deployment name.")] = "daily",
