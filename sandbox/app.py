@@ -6,8 +6,14 @@
 page numbers / offsets for the logs, the four write calls, optional faults
 (``sandbox.faults``) and admin endpoints under ``/_sandbox`` for tests and demos.
 
+``shapes="live"`` (v1.4) rewrites every reply the way the live service's own examples
+look (``sandbox.live``). Every reply carries the service's clock (the world's
+``as_of``) as its ``Date`` header; ``live_clock`` makes that clock follow wall time,
+optionally skewed.
+
 Everything the app keeps lives on ``app.state.sandbox`` (a ``Sandbox``): the world,
-the dialect, the issued tokens, the request log and the fault decisions. Handlers
+the dialect, the shapes, the clock settings, the issued tokens, the request log and
+the fault decisions. Handlers
 run on the event loop without awaiting in between, so the world is never read and
 written at the same time.
 
@@ -46,9 +52,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox import render
+from sandbox import live, render
 from sandbox.faults import HTML_ERROR_PAGE, FaultInjector, FaultSpec
-from sandbox.model import SHARE_BALANCE, STANDARD, ms_to_iso
+from sandbox.model import SHARE_BALANCE, STANDARD, Order, ms_to_iso
 from sandbox.world import AUTHORIZED, FAILED, SETTLED, World, WorldError, iso_to_ms
 
 log = logging.getLogger("sandbox")
@@ -61,6 +67,7 @@ DEFAULT_PAGE_SIZE = 20
 WINDOW_MONTHS = 3
 MAX_LOGGED = 200_000  # request-log entries kept (the oldest half goes when it is full)
 FAULT_KEY = "sandbox.fault"  # scope key: the fault this request fired (for the log)
+CLOCK_KEY = "sandbox.as_of"  # scope key: the clock the reply was composed at (Date header)
 _REDACT = re.compile(r"secret|token|password|authorization", re.IGNORECASE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -105,8 +112,20 @@ class Sandbox:
     token_ttl: float
     manifest: dict[str, Any] | None = None
     faults: FaultInjector | None = None
+    shapes: str = live.SPEC
+    live_clock: bool = False  # the world's clock follows wall time (plus the skew)
+    clock_skew_ms: int = 0  # the service's clock minus ours (negative: it runs behind)
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def tick(self) -> int:
+        """Under ``live_clock``, move the world's clock to now + skew (never backwards)."""
+        world = self.world
+        if self.live_clock:
+            now = time.time_ns() // 1_000_000 + self.clock_skew_ms
+            if now > world.as_of:
+                world.set_clock(now)
+        return world.as_of
 
     def issue_token(self) -> str:
         now = time.monotonic()
@@ -155,6 +174,7 @@ class Call:
     body: bytes = b""
     fault: str | None = None  # the fault drawn for this call (handlers apply repeat_*)
     fired: str | None = None  # set by a handler that applied ``fault``
+    order: Order | None = None  # set by a handler that answers one order (live shapes)
 
     @property
     def world(self) -> World:
@@ -165,8 +185,15 @@ class Call:
         return self.sandbox.dialect
 
     def get(self, name: str) -> str | None:
-        """A query parameter, None when absent or blank."""
+        """A query parameter, None when absent or blank.
+
+        In live shapes the name matches in any case (``PageIndex`` = ``pageIndex``), as
+        the older deployments took PascalCase names; an exact match wins.
+        """
         value = self.params.get(name)
+        if value is None and self.sandbox.shapes == live.LIVE:
+            lower = name.lower()
+            value = next((v for k, v in self.params.multi_items() if k.lower() == lower), None)
         if value is None or not value.strip():
             return None
         return value.strip()
@@ -529,6 +556,8 @@ def account_logs(call: Call) -> Any:
 def order_query(model: str) -> Callable[[Call], Any]:
     def handler(call: Call) -> Any:
         order_type = call.get("OrderType")
+        if call.sandbox.shapes == live.LIVE:  # the spellings its replies use work too
+            order_type = live.canonical_order_type(order_type)
         order_no, customer_no = call.get("OrderNo"), call.get("CustomerOrderNo")
         if call.dialect == V14 and model == STANDARD and order_type is None:
             raise bad_request("OrderType is required (ApplyCard, CardTopUp, ...)")
@@ -537,6 +566,7 @@ def order_query(model: str) -> Callable[[Call], Any]:
         o = call.world.order(
             model=model, order_no=order_no, customer_order_no=customer_no, order_type=order_type
         )
+        call.order = o
         return envelope(render.order(call.world, o, call.dialect))
 
     return handler
@@ -551,6 +581,7 @@ def write(method: Callable[[World, dict[str, Any]], Any]) -> Callable[[Call], An
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object")
         order = method(call.world, body)
+        call.order = order
         return envelope(render.order(call.world, order, call.dialect, status="Pending"))
 
     return handler
@@ -558,9 +589,13 @@ def write(method: Callable[[World, dict[str, Any]], Any]) -> Callable[[Call], An
 
 # -- the wrapper every API endpoint goes through ---------------------------------------
 def api(
-    handler: Callable[[Call], Any], *, faults: bool = True
+    handler: Callable[[Call], Any], kind: str, *, faults: bool = True
 ) -> Callable[[Request], Awaitable[Response]]:
-    """Auth, faults, error envelopes and JSON for one handler."""
+    """Auth, faults, error envelopes and JSON for one handler.
+
+    ``kind`` names the endpoint for ``sandbox.live.rewrite``: in live shapes the
+    handler's spec-shaped reply is rewritten here, and only here.
+    """
 
     async def endpoint(request: Request) -> Response:
         sb: Sandbox = request.app.state.sandbox
@@ -582,7 +617,10 @@ def api(
                     return early
             if request.method == "POST":
                 call.body = await request.body()
+            request.scope[CLOCK_KEY] = sb.tick()  # no await from here to the reply
             reply = handler(call)
+            if sb.shapes == live.LIVE:
+                reply = live.rewrite(reply, _live_context(call, kind))
         except ApiError as err:
             return error_response(err)
         except WorldError as err:
@@ -604,6 +642,17 @@ def api(
         return response
 
     return endpoint
+
+
+def _live_context(call: Call, kind: str) -> live.Context:
+    return live.Context(
+        endpoint=kind,
+        seed=call.world.gen.seed,
+        path=call.request.url.path,
+        params=call.params.multi_items(),
+        world=call.world,
+        order=call.order,
+    )
 
 
 async def _early_fault(call: Call, injector: FaultInjector) -> Response | None:
@@ -731,6 +780,9 @@ async def admin_info(request: Request) -> Response:
     return json_response(
         {
             "dialect": sb.dialect,
+            "shapes": sb.shapes,
+            "live_clock": sb.live_clock,
+            "clock_skew_seconds": sb.clock_skew_ms / 1000,
             "seed": w.gen.seed,
             "size": w.gen.size,
             "start": ms_to_iso(w.start_ms),
@@ -801,6 +853,37 @@ class RequestLog:
                 )
 
 
+class ServiceClock:
+    """ASGI middleware: tick the world's clock, and put its ``Date`` on every reply.
+
+    The header is the clock the reply was composed at (``CLOCK_KEY``, set by ``api()``
+    right before the handler runs), else the clock when the reply starts; one header,
+    to the second (RFC 7231). The server (``sandbox.server``) adds no Date of its own.
+    """
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.sandbox.tick()
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                as_of = scope.get(CLOCK_KEY)
+                if not isinstance(as_of, int):
+                    as_of = self.sandbox.tick()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", live.http_date(as_of).encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
@@ -822,12 +905,35 @@ def create_app(
     token_ttl: float = 3600,
     faults: FaultSpec | None = None,
     manifest: dict[str, Any] | None = None,
+    shapes: str = live.SPEC,
+    clock_skew_seconds: float = 0.0,
+    live_clock: bool = False,
 ) -> Starlette:
-    """A Starlette app serving ``world`` in ``dialect`` under ``/openapi``."""
+    """A Starlette app serving ``world`` in ``dialect`` under ``/openapi``.
+
+    ``shapes="live"`` (v1.4 only) rewrites every reply the way the live service's own
+    examples look (``sandbox.live``). ``live_clock=True`` makes the world's clock follow
+    wall time: on every request ``as_of`` = now (UTC) + ``clock_skew_seconds``, never
+    going backwards (so with a world that ends in the future it waits for wall time).
+    Every reply carries the clock as its ``Date`` header.
+    """
     if dialect not in render.DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; use one of {', '.join(render.DIALECTS)}")
+    if shapes not in live.SHAPES:
+        raise ValueError(f"unknown shapes {shapes!r}; use one of {', '.join(live.SHAPES)}")
+    if shapes == live.LIVE and dialect != V14:
+        raise ValueError(
+            f"shapes='live' is the live service's v1.4 replies; it needs dialect='{V14}', "
+            f"not {dialect!r}"
+        )
     if token_ttl <= 0:
         raise ValueError("token_ttl must be positive seconds")
+    if not math.isfinite(clock_skew_seconds):
+        raise ValueError("clock_skew_seconds must be a finite number of seconds")
+    if clock_skew_seconds and not live_clock:
+        raise ValueError(
+            "clock_skew_seconds needs live_clock=True: a fixed clock has no skew against wall time"
+        )
     sandbox = Sandbox(
         world=world,
         dialect=dialect,
@@ -836,28 +942,44 @@ def create_app(
         token_ttl=float(token_ttl),
         manifest=manifest,
         faults=None if faults is None else FaultInjector(faults),
+        shapes=shapes,
+        live_clock=live_clock,
+        clock_skew_ms=round(clock_skew_seconds * 1000),
     )
+    sandbox.tick()
     v1 = f"{BASE}/v1"
     post = ["POST"]
     routes = [
         Route(f"{BASE}/connect/token", token_endpoint, methods=post),
-        Route(f"{v1}/ping", api(ping, faults=False)),
-        Route(f"{v1}/products", api(products)),
-        Route(f"{v1}/cards/{{cardId}}", api(card)),
-        Route(f"{v1}/accounts", api(accounts)),
-        Route(f"{v1}/accounts/cardAccountLogs", api(card_account_logs)),
-        Route(f"{v1}/accounts/accountLogs", api(account_logs)),
-        Route(f"{v1}/transactions", api(transactions)),
-        Route(f"{v1}/orders/standard", api(order_query(STANDARD))),
-        Route(f"{v1}/orders/sharebalance", api(order_query(SHARE_BALANCE))),
+        Route(f"{v1}/ping", api(ping, live.PING, faults=False)),
+        Route(f"{v1}/products", api(products, live.PRODUCTS)),
+        Route(f"{v1}/cards/{{cardId}}", api(card, live.CARD)),
+        Route(f"{v1}/accounts", api(accounts, live.ACCOUNTS)),
+        Route(f"{v1}/accounts/cardAccountLogs", api(card_account_logs, live.CARD_LOGS)),
+        Route(f"{v1}/accounts/accountLogs", api(account_logs, live.ACCOUNT_LOGS)),
+        Route(f"{v1}/transactions", api(transactions, live.TRANSACTIONS)),
+        Route(f"{v1}/orders/standard", api(order_query(STANDARD), live.ORDER)),
+        Route(f"{v1}/orders/sharebalance", api(order_query(SHARE_BALANCE), live.ORDER)),
         Route(
-            f"{v1}/orders/sharebalance/apply", api(write(World.apply_share_balance)), methods=post
+            f"{v1}/orders/sharebalance/apply",
+            api(write(World.apply_share_balance), live.ORDER),
+            methods=post,
         ),
         Route(
-            f"{v1}/orders/sharebalance/creditLimit", api(write(World.credit_limit)), methods=post
+            f"{v1}/orders/sharebalance/creditLimit",
+            api(write(World.credit_limit), live.ORDER),
+            methods=post,
         ),
-        Route(f"{v1}/orders/standard/apply", api(write(World.apply_standard)), methods=post),
-        Route(f"{v1}/orders/standard/topup", api(write(World.top_up_standard)), methods=post),
+        Route(
+            f"{v1}/orders/standard/apply",
+            api(write(World.apply_standard), live.APPLY),
+            methods=post,
+        ),
+        Route(
+            f"{v1}/orders/standard/topup",
+            api(write(World.top_up_standard), live.ORDER),
+            methods=post,
+        ),
         Route("/_sandbox/requests", admin_requests, methods=["GET", "DELETE"]),
         Route("/_sandbox/revoke-tokens", admin_revoke, methods=post),
         Route("/_sandbox/clock", admin_clock, methods=post),
@@ -866,7 +988,10 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestLog, sandbox=sandbox)],
+        middleware=[
+            Middleware(ServiceClock, sandbox=sandbox),
+            Middleware(RequestLog, sandbox=sandbox),
+        ],
         exception_handlers={HTTPException: http_error},
     )
     app.state.sandbox = sandbox

@@ -5,6 +5,9 @@ into one clear line) instead of uvicorn's ``sys.exit``. ``serve_in_thread`` is f
 tests and ``cardrecon demo``: it listens on a free loopback port, yields the base URL
 (``http://127.0.0.1:PORT/openapi``) once the server accepts connections, and stops
 it on exit.
+
+Neither adds uvicorn's own ``Date`` header: the app (``sandbox.app.ServiceClock``) sends
+the service's clock as ``Date``, so a reply carries exactly one.
 """
 
 from __future__ import annotations
@@ -51,7 +54,12 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, log_level: str =
     sock = _bind(host, port)
     _log_to_stderr(log_level)
     config = uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="off", timeout_graceful_shutdown=5
+        app,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        date_header=False,  # the app sends the service's own clock as Date
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
@@ -81,6 +89,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterato
         log_level="warning",
         lifespan="off",
         timeout_graceful_shutdown=1,
+        date_header=False,  # the app sends the service's own clock as Date
     )
     server = uvicorn.Server(config)
     failure: list[BaseException] = []

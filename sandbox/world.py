@@ -272,6 +272,71 @@ class World:
             return "Failed"
         return "Completed" if o.completed_at <= self.as_of else "Processing"
 
+    # -- a busy account --------------------------------------------------------------
+    def add_busy_entries(
+        self,
+        start_ms: int,
+        seconds: float,
+        every_ms: int = 500,
+        *,
+        currency: str | None = None,
+    ) -> int:
+        """Post small account-level entries every ``every_ms`` or so from ``start_ms``.
+
+        For ``seconds`` from ``start_ms`` (which may lie ahead of the clock: the entries
+        then appear as the clock passes them), alternately an ``AccountFee`` of 0.10 to
+        0.99 and an ``AccountTopUp`` of 0.10 to 0.99 in ``currency`` (default the
+        primary one); no card is involved. The times are deterministic (the world's
+        seed and ``start_ms``): one in each ``every_ms`` slot (up to a quarter slot
+        late), and at every other second boundary one more pair on both sides of it
+        (``...:07.996`` then ``...:08.004``); several fall in each second, so a
+        snapshot stamped to the second really is ambiguous. The ledger is
+        re-chained, so it stays exact. Returns the number of entries posted.
+        """
+        if every_ms <= 0:
+            raise ValueError("every_ms must be a positive number of milliseconds")
+        if seconds <= 0:
+            raise ValueError("seconds must be positive")
+        currency = currency or self.primary_currency
+        if currency not in self.currencies:
+            raise ValueError(f"unknown currency {currency!r}; use one of {self.currencies}")
+        start, span = int(start_ms), round(seconds * 1000)
+        n = max(1, span // every_ms)  # the regular slots
+        rng = np.random.default_rng([self.gen.seed, start & 0xFFFF_FFFF, 0xB05])
+        at = start + np.arange(n, dtype=np.int64) * every_ms
+        at += rng.integers(0, max(1, every_ms // 4), n)
+        # and at every other second boundary, a pair right on either side of it
+        boundaries = np.arange((start // 1000 + 1) * 1000, start + span - 10, 2000)
+        pairs = np.concatenate(
+            [
+                boundaries - rng.integers(1, 10, len(boundaries)),
+                boundaries + rng.integers(0, 10, len(boundaries)),
+            ]
+        )
+        at = np.sort(np.clip(np.concatenate([at, pairs]), start, start + span - 1))
+        n = len(at)
+        cents = rng.integers(10, 100, n).astype(np.int64)
+        fee = np.arange(n) % 2 == 0
+        kinds = np.where(fee, AL["AccountFee"], AL["AccountTopUp"]).astype(np.int8)
+        cents = np.where(fee, -cents, cents)
+        day = datetime.fromtimestamp(start // 1000, UTC).strftime("%Y%m%d")
+        base = len(self.account_logs)
+        rows = AccountLogs(
+            id=self._ids["acct"].make(at),
+            currency=np.full(n, currency, dtype=object),
+            kind=kinds,
+            trans_cents=cents,
+            available_after=np.zeros(n, dtype=np.int64),
+            blocked_after=np.zeros(n, dtype=np.int64),
+            order_no=np.array([f"C1000-{day}-B{base + k:06d}" for k in range(n)], dtype=object),
+            card=np.full(n, -1, dtype=np.int32),
+            trans_at=at,
+        )
+        self.account_logs = _insert_sorted(self.account_logs, rows, "trans_at")
+        rechain(self.account_logs)
+        self.reindex()
+        return int(n)
+
     # -- write calls -----------------------------------------------------------------
     def apply_share_balance(self, body: dict[str, Any]) -> Order:
         product, currency = self._product(body, SHARE_BALANCE)
