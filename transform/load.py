@@ -120,8 +120,10 @@ def load_items(
         _replace_fee_items(con, kept_items, staged, run_id)
     rejected = pl.concat(
         [
-            checked.rejected.select("item_key", "failed_checks", "_raw", "response_id"),
-            conflicts.select("item_key", "failed_checks", "_raw", "response_id"),
+            checked.rejected.select(
+                "item_key", "failed_checks", "_raw", "response_id", "fetched_at"
+            ),
+            conflicts.select("item_key", "failed_checks", "_raw", "response_id", "fetched_at"),
         ],
         how="vertical_relaxed",
     )
@@ -188,7 +190,7 @@ def _quarantine_same_run_conflicts(
             select ?, ?, {key_text},
                    'conflict: the same key arrived again with different content in this run; '
                    || 'the latest fetch was kept',
-                   to_json(e), e.response_id, ?
+                   to_json(e), e.response_id, ?, e.fetched_at
             from {spec.table} e join _staged s on {on}
             where e.run_id = ? and ({differs})
             """,  # noqa: S608 - identifiers from TABLES and the catalogue only
@@ -241,10 +243,11 @@ def _quarantine(
         pl.col("_raw").alias("raw_item"),
         "response_id",
         "quarantined_at",
+        "fetched_at",
     )
     con.register("_rejected", frame.to_arrow())
     try:
-        con.execute("insert into core.quarantine select * from _rejected")
+        con.execute("insert into core.quarantine by name select * from _rejected")
     finally:
         con.unregister("_rejected")
 

@@ -62,6 +62,7 @@ _HAS_SB_CARDS = "select count(*) > 0 from core.card_snapshots where card_model =
 _HAS_SETTLE_AMOUNTS = "select count(*) > 0 from core.transactions where dialect <> 'v2.0'"
 
 CHECKS: tuple[Check, ...] = (
+    Check("quarantined_record", "error"),
     Check("account_balance", "error"),
     Check("account_ledger_chain", "error"),
     Check("card_balance", "error"),
@@ -93,6 +94,27 @@ CHECKS: tuple[Check, ...] = (
         "v2.0 transactions carry one amount, so authorised and settled amounts cannot differ",
     ),
 )
+
+# A comparison that includes an untrusted record (recon.untrusted) is blocked by quarantine:
+# counted, never a break, never a tie (RECONCILIATION.md, "Records that cannot be trusted").
+# It includes one when the record is the entity compared; points to it (a ledger entry or card
+# log naming a transaction or order); is a transaction or card log of a card whose balance or
+# credit is rolled forward; is a ledger entry of a currency whose balance or chain is compared
+# (an unreadable currency: any); or is the transaction a ledger entry points to.
+BLOCKED_SQL = """exists (
+    select 1 from recon.untrusted u
+    where (u.entity_type = c.entity_type and u.entity_id = c.entity_id)
+       or u.ref = c.entity_id
+       or (c.entity_type = 'card' and c.check_name in ('card_balance', 'card_credit_usage')
+           and u.entity_type in ('transaction', 'card_account_log') and u.card_id = c.entity_id)
+       or (c.check_name in ('account_balance', 'account_ledger_chain')
+           and u.entity_type = 'account_log' and coalesce(u.currency = c.currency, true))
+       or (c.check_name = 'account_balance' and u.entity_type = 'account'
+           and coalesce(u.currency = c.currency, true))
+       or (c.check_name = 'ledger_missing_txn' and u.entity_type = 'transaction'
+           and u.entity_id = (select a.order_no from core.account_logs a
+                              where a.account_log_id = c.entity_id))
+)"""
 
 BREAK_COLUMNS = (
     "check_name", "severity", "entity_type", "entity_id", "card_id", "currency", "expected",
@@ -205,7 +227,7 @@ def _prepare(
     )
     con.execute("comment on table recon.params is 'The parameters of the last reconciliation.'")
     _comment_columns(con, "recon.params", PARAMS_COLUMNS)
-    for view in ("coverage", "cards", "transaction_effects"):
+    for view in ("coverage", "cards", "transaction_effects", "untrusted"):
         con.execute((SQL_DIR / "staging" / f"{view}.sql").read_text(encoding="utf-8"))
     views = (SQL_DIR / "marts" / "views.sql").read_text(encoding="utf-8")
     card_balance = next(c for c in CHECKS if c.name == "card_balance").sql
@@ -215,6 +237,11 @@ def _prepare(
         "where schema_name = 'recon' and table_name = 'breaks' and comment is not null"
     ).fetchall()
     _comment_columns(con, "recon.open_breaks", dict(breaks), only_missing=True)
+    records = con.execute(
+        "select column_name, comment from duckdb_columns() where schema_name = 'recon' "
+        "and table_name = 'quarantined_records' and comment is not null"
+    ).fetchall()
+    _comment_columns(con, "recon.untrusted", dict(records), only_missing=True)
 
 
 def _comment_columns(
@@ -257,38 +284,46 @@ def reconcile(
     # identities of open breaks that a check compared again, in the window, and found to tie:
     # only these are resolved (an entity a run did not compare keeps its status)
     con.execute("create or replace temp table tied (break_id varchar)")
-    stats: list[tuple[str, str, int | None, int | None, int | None, str | None]] = []
+    stats: list[tuple[str, str, int | None, int | None, int | None, str | None, int | None]] = []
     skipped: dict[str, str] = {}
+    untrusted = bool(con.execute("select count(*) from recon.untrusted").fetchall()[0][0])
     for check in CHECKS:
         if check.requires is not None:
             ok = con.execute(f"select {check.requires}").fetchall()[0]
             if not (ok and ok[0]):
                 skipped[check.name] = check.skip_reason
-                stats.append((check.name, check.severity, None, None, None, check.skip_reason))
+                stats.append(
+                    (check.name, check.severity, None, None, None, check.skip_reason, None)
+                )
                 continue
         # Two passes over the check: counts (DuckDB prunes the unused text columns), then
         # the breaks alone, so detail strings are built only for the rows that break.
         # ``breaks`` counts the breaks of the check's own severity: a row a check reports at
         # a lower one (card_balance's insufficient_history, info) is in recon.breaks and in
-        # the summary's count of its severity, not among the check's errors.
+        # the summary's count of its severity, not among the check's errors. A row blocked
+        # by quarantine is neither a break nor a tie: it is counted as blocked.
+        blocked = "false" if check.name == "quarantined_record" or not untrusted else BLOCKED_SQL
+        sql = f"select c.*, {blocked} as blocked from ({check.sql}) c"  # noqa: S608
         count_sql = (
             "select count(*), "
-            "count(*) filter (where is_break and not out_of_window and severity = ?), "
+            "count(*) filter (where is_break and not out_of_window and not blocked "
+            "and severity = ?), "
             "count(*) filter (where is_break and out_of_window), "
-            "count(*) filter (where is_break and not out_of_window) from ({sql})"
+            "count(*) filter (where is_break and not out_of_window and not blocked), "
+            "count(*) filter (where blocked and not out_of_window) from ({sql})"
         )  # the check SQL is one of our own files, never input
-        row = con.execute(count_sql.format(sql=check.sql), [check.severity]).fetchall()[0]
-        stats.append((check.name, check.severity, row[0], row[1], row[2], None))
+        row = con.execute(count_sql.format(sql=sql), [check.severity]).fetchall()[0]
+        stats.append((check.name, check.severity, row[0], row[1], row[2], None, row[4]))
         if row[3]:  # a check that found nothing is not run a second time (B3: ~20 s of 42)
             cols = ", ".join(BREAK_COLUMNS)
             con.execute(
-                f"insert into current_breaks select {cols} from ({check.sql}) "  # noqa: S608
-                "where is_break and not out_of_window"
+                f"insert into current_breaks select {cols} from ({sql}) "  # noqa: S608
+                "where is_break and not out_of_window and not blocked"
             )
         if row[0] and _has_open_breaks(con, check.name):
             con.execute(
-                f"insert into tied select {BREAK_ID_SQL} from ({check.sql}) "  # noqa: S608
-                f"where not is_break and not out_of_window and {BREAK_ID_SQL} in "
+                f"insert into tied select {BREAK_ID_SQL} from ({sql}) "  # noqa: S608
+                f"where not is_break and not out_of_window and not blocked and {BREAK_ID_SQL} in "
                 """(select break_id from recon.breaks where status = 'open' and "check" = ?)""",
                 [check.name],
             )
@@ -301,14 +336,16 @@ def reconcile(
             "breaks": pl.Int64,
             "out_of_window": pl.Int64,
             "skipped_reason": pl.String,
+            "blocked_by_quarantine": pl.Int64,
         },
         orient="row",
     )
     con.register("_checks", checks.to_arrow())
     try:
         con.execute(
-            'insert or replace into recon.check_runs select ?, "check", severity, '
-            "entities_checked, breaks, out_of_window, skipped_reason, ? from _checks",
+            "insert or replace into recon.check_runs by name select ? as run_id, "
+            '"check", severity, entities_checked, breaks, out_of_window, skipped_reason, '
+            "? as ran_at, blocked_by_quarantine from _checks",
             [run_id, as_of],
         )
     finally:

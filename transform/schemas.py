@@ -6,7 +6,7 @@ batch, lazily (every failure of the batch at once), and splits the rows:
 * ``valid``    - canonical columns (amounts as ``DECIMAL(18,2)``), then ``_row`` and
   ``_raw`` (kept so that a conflict found by ``dedupe_latest`` can be quarantined as
   received; select the table's columns to load);
-* ``rejected`` - ``_row, item_key, failed_checks, _raw, response_id``: the rows to
+* ``rejected`` - ``_row, item_key, failed_checks, _raw, response_id, fetched_at``: the rows to
   quarantine, with one readable line of every check they failed (and every
   ``_problems`` entry of ``transform.normalize``), e.g. ``"auth_amount: at most 2
   decimals; status: isin(['authorized', 'settled', 'failed']) got 'Weird'"``.
@@ -421,7 +421,7 @@ class Validated:
 
     stream: str
     valid: pl.DataFrame  # canonical columns, amounts DECIMAL(18,2), then _row, _raw
-    rejected: pl.DataFrame  # _row, item_key, failed_checks, _raw, response_id
+    rejected: pl.DataFrame  # _row, item_key, failed_checks, _raw, response_id, fetched_at
     fee_items: pl.DataFrame | None = None  # card logs: fee items of the valid logs (+ _row)
     fee_items_rejected: pl.DataFrame | None = None  # _row, item_no, item_key, failed_checks
 
@@ -472,6 +472,7 @@ def validate(stream: str, normalized: Normalized) -> Validated:
             "failed_checks",
             "_raw",
             "response_id",
+            "fetched_at",
         )
     )
     valid = (

@@ -304,3 +304,29 @@ def make_order(con: duckdb.DuckDBPyConnection, **over: Any) -> dict[str, Any]:
     if "total_amount" not in over and None not in (row["principal_amount"], row["fee_amount"]):
         row["total_amount"] = row["principal_amount"] + row["fee_amount"]
     return _insert(con, "core.orders", row)
+
+
+def make_quarantined(
+    con: duckdb.DuckDBPyConnection,
+    stream: str,
+    raw: Any,
+    *,
+    item_key: str | None = None,
+    failed_checks: str = "auth_amount: at most 2 decimals",
+    fetched_at: datetime = FETCHED,
+    run_id: str = "run-0",
+) -> dict[str, Any]:
+    """A row of ``core.quarantine``: ``raw`` (the item as sent) that failed validation."""
+    import json
+
+    row = {
+        "run_id": run_id,
+        "stream": stream,
+        "item_key": item_key,
+        "failed_checks": failed_checks,
+        "raw_item": json.dumps(raw, separators=(",", ":"), default=str),
+        "response_id": "resp-0",
+        "quarantined_at": fetched_at + timedelta(seconds=1),
+        "fetched_at": fetched_at,
+    }
+    return _insert(con, "core.quarantine", row)

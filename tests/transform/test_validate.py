@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 from support.items import (
+    FETCHED,
     V14,
     V20,
     amount,
@@ -192,7 +193,9 @@ def test_a_problem_is_not_repeated_as_missing() -> None:
 
 def test_a_non_object_item_is_rejected_once() -> None:
     v = run("transactions", make_txn_v14(), ["not", "an", "item"])
-    assert v.rejected.rows() == [(1, None, "item: not an object", '["not","an","item"]', "resp-1")]
+    assert v.rejected.rows() == [
+        (1, None, "item: not an object", '["not","an","item"]', "resp-1", FETCHED)
+    ]
 
 
 def test_numeric_string_amounts_are_accepted() -> None:

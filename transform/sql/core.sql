@@ -236,8 +236,10 @@ create table if not exists core.quarantine (
     failed_checks       varchar not null,
     raw_item            json not null,
     response_id         varchar,
-    quarantined_at      timestamptz not null
+    quarantined_at      timestamptz not null,
+    fetched_at          timestamptz
 );
+alter table core.quarantine add column if not exists fetched_at timestamptz;
 comment on table core.quarantine is 'Items that cannot be trusted as records (missing key, wrong type, unknown enum, >2 decimals, ...), and conflicting duplicates. Nothing fetched is dropped silently.';
 comment on column core.quarantine.run_id is 'The run that quarantined the item.';
 comment on column core.quarantine.stream is 'Stream or snapshot the item came from.';
@@ -246,3 +248,4 @@ comment on column core.quarantine.failed_checks is 'The checks that failed, e.g.
 comment on column core.quarantine.raw_item is 'The item exactly as received.';
 comment on column core.quarantine.response_id is 'responseId of the page it came on.';
 comment on column core.quarantine.quarantined_at is 'When it was quarantined (UTC).';
+comment on column core.quarantine.fetched_at is 'When the item was fetched (UTC; null on rows from before this column): a valid fetch of the same key at or after it replaces it.';

@@ -75,6 +75,8 @@ comment on column recon.check_runs.breaks is 'How many of them broke at the chec
 comment on column recon.check_runs.out_of_window is 'Entities whose counterpart lies outside the extracted window: counted, not reported as breaks.';
 comment on column recon.check_runs.skipped_reason is 'Why the check did not run (a field the dialect lacks), else null.';
 comment on column recon.check_runs.ran_at is 'When it ran (UTC).';
+alter table recon.check_runs add column if not exists blocked_by_quarantine bigint;
+comment on column recon.check_runs.blocked_by_quarantine is 'Comparisons that include a record that cannot be trusted (recon.untrusted): counted here, never reported as breaks nor taken as ties; the record itself is a quarantined_record break.';
 
 create table if not exists recon.run_summary (
     run_id            varchar not null,
@@ -106,6 +108,7 @@ alter table recon.run_summary add column if not exists dialect varchar;
 alter table recon.run_summary add column if not exists period_from date;
 alter table recon.run_summary add column if not exists period_to date;
 alter table recon.run_summary add column if not exists snapshot_at timestamptz;
+alter table recon.run_summary add column if not exists blocked_by_quarantine bigint;
 comment on table recon.run_summary is 'One summary per run, as rows: section run (the verdict), stream (fetched/loaded/quarantined/out-of-window), check (per currency: entities checked, breaks by severity, total absolute difference, or why skipped), hold (amount on hold per currency).';
 comment on column recon.run_summary.run_id is 'The run.';
 comment on column recon.run_summary.section is 'run, stream, check or hold.';
@@ -129,3 +132,4 @@ comment on column recon.run_summary.dialect is 'The API dialect the service spok
 comment on column recon.run_summary.period_from is 'First day (UTC) of the period reconciled: the start of the extracted history.';
 comment on column recon.run_summary.period_to is 'Last day (UTC, inclusive) of the period reconciled: the last day every stream covers.';
 comment on column recon.run_summary.snapshot_at is 'When the run took its balance snapshots (the account snapshot, else the last card snapshot; UTC).';
+comment on column recon.run_summary.blocked_by_quarantine is 'Per check: comparisons that include a record that cannot be trusted, counted instead of reported; on the run row, their sum. The records themselves are the quarantined_record check''s errors.';

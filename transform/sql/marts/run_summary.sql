@@ -1,5 +1,7 @@
 -- grain: one row per (section, name, currency) of one run: the run's verdict, per-stream
--- counts, per-check results per currency, and the amount on hold per currency.
+-- counts, per-check results per currency (with the comparisons blocked by quarantine), and
+-- the amount on hold per currency. The verdict counts quarantined_record breaks like any
+-- error: a run with an untrusted record is never reconciled.
 -- Inputs: recon.params (run_id, as_of), summary_failures (why the run is incomplete),
 -- summary_run (label, dialect). Every row says what the run covers: label, dialect, the
 -- period reconciled (the extracted history: first day .. last day every stream covers) and
@@ -70,7 +72,8 @@ checks as (
         null as fetched, null as loaded, null as quarantined, c.out_of_window,
         c.entities_checked, coalesce(b.errors, 0) as errors, coalesce(b.warnings, 0) as warnings,
         coalesce(b.infos, 0) as infos, coalesce(b.abs_difference, 0) as abs_difference,
-        null as amount_on_hold, c.skipped_reason as note
+        null as amount_on_hold, c.skipped_reason as note,
+        c.blocked_by_quarantine
     from recon.check_runs c
     left join check_currencies b using ("check")
     where c.run_id = (select run_id from params)
@@ -102,7 +105,9 @@ verdict as (
         (select count(*) from open_breaks where severity = 'warning'),
         (select count(*) from open_breaks where severity = 'info'),
         null, null,
-        (select string_agg(reason, '; ') from summary_failures) as note
+        (select string_agg(reason, '; ') from summary_failures) as note,
+        (select sum(blocked_by_quarantine) from recon.check_runs
+         where run_id = (select run_id from params)) as blocked_by_quarantine
 ),
 final as (
     select * from verdict
@@ -113,7 +118,7 @@ final as (
 select
     (select run_id from params) as run_id, section, name, currency, verdict, fetched, loaded,
     quarantined, out_of_window, entities_checked, errors, warnings, infos, abs_difference,
-    amount_on_hold, note, (select as_of from params) as generated_at,
+    amount_on_hold, note, blocked_by_quarantine, (select as_of from params) as generated_at,
     (select label from summary_run) as label, (select dialect from summary_run) as dialect,
     (select period_from from period) as period_from, (select period_to from period) as period_to,
     (select snapshot_at from snapshot) as snapshot_at
