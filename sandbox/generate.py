@@ -6,14 +6,27 @@ world reconciles with zero error breaks:
 * Standard cards are funded by ApplyCard / CardTopUp orders (card log Income
   ``+transAmount``; account log ``-(principal + fee)``), drained by CardWithdraw /
   CardCancel (card log Expenditure ``-totalAmount``; account log ``+transAmount``).
-* ShareBalance cards hold nothing: their spending is posted to the account ledger
-  (AuthHold at authorisation; AuthRelease + Consume at settlement; ConsumeRefund,
-  ConsumeReversal and TransFee when settled), each with ``orderNo`` = the transaction id.
+* ShareBalance cards hold nothing: their spending is posted to the account ledger,
+  each entry with ``orderNo`` = the transaction id. Only a Consume holds: AuthHold at
+  authorisation, AuthRelease + Consume at settlement. Every other settled type posts
+  one settlement entry of its own type (ConsumeRefund, ConsumeReversal,
+  ConsumeRefundReversal, ConsumeDispute, DisputeRelease, TransFee), signed by its
+  direction, when it settles (at once: they have no authorisation stage). An AuthQuery
+  posts nothing.
 * Every transaction's effect on its card follows the one rule of the model
-  (authorised Expenditure ``-auth``, settled ``±settled``, failed 0).
+  (authorised Expenditure ``-auth``, settled ``±settled``, failed 0; an AuthQuery, a
+  zero-amount verification that never settles, 0).
+* Every type of the v1.4 reference occurs in every world, on both card models: a
+  ConsumeReversal (Income) or ConsumeDispute (Income: the disputed money credited back)
+  follows a settled Consume, a DisputeRelease (Expenditure: the dispute lost, the credit
+  taken back) follows a ConsumeDispute, a ConsumeRefundReversal (Expenditure) follows a
+  ConsumeRefund — on the same card, after it, for at most its amount — but each is a
+  record of its own that changes nothing in the one it follows.
 
-Funding is sized from each card's own spending so no Standard balance and no account
-balance ever goes negative. Sizes: ``tiny`` (unit tests), ``demo`` and ``large``.
+Funding is sized from each card's own spending (every Expenditure kind, at the larger
+of its auth and settled amounts; Income is never counted on) so no Standard balance and
+no account balance ever goes negative. Sizes: ``tiny`` (unit tests), ``small``, ``demo``
+and ``large``.
 """
 
 from __future__ import annotations
@@ -27,13 +40,17 @@ import numpy as np
 from sandbox.model import (
     AL,
     APPLY_CARD,
+    AUTH_QUERY,
     CARD_CANCEL,
     CARD_LOG_INCOME,
     CARD_TOPUP,
     CARD_WITHDRAW,
     CONSUME,
+    CONSUME_DISPUTE,
+    CONSUME_REFUND_REVERSAL,
     DAY_MS,
     DECLINED,
+    DISPUTE_RELEASE,
     HOUR_MS,
     MINUTE_MS,
     NEVER,
@@ -44,7 +61,10 @@ from sandbox.model import (
     STANDARD,
     TOPUP,
     TRANS_FEE,
+    TXN_DIRECT,
     TXN_INCOME,
+    TXN_NO_EFFECT,
+    TXN_SETTLEMENT,
     AccountLogs,
     CardLogs,
     Cards,
@@ -66,6 +86,13 @@ SIZES: dict[str, Size] = {
     "demo": Size(cards=300, txns=30_000, days=90),
     "large": Size(cards=5_000, txns=1_000_000, days=180),
 }
+
+# Beside a size's transactions (purchases, declines, refunds and fees), shares of it that
+# follow an earlier one (reversals 3%, disputes 1.2%, their releases 0.6%, refund
+# reversals 0.6%) and card verifications (1.5%). Every world has at least MIN_PER_MODEL
+# of each of these kinds on each card model (where it has parents for them).
+AUTH_QUERY_SHARE = 0.015
+MIN_PER_MODEL = 2
 
 PRODUCTS = (
     {
@@ -179,6 +206,9 @@ class _Builder:
         self.end = end_ms
         self.span = end_ms - start_ms
         self.rng = np.random.default_rng(seed)
+        # the transaction kinds added later (follow-ups, verifications) draw from their own
+        # stream, so adding them left every other part of a seed's world as it was
+        self.rng_more = np.random.default_rng([seed, 14])
         self.orders: dict[str, Order] = {}
         self._order_seq: dict[str, int] = {}
 
@@ -279,36 +309,42 @@ class _Builder:
         )
 
     def transactions(self, cards: Cards) -> Txns:
+        """The cards' transactions: purchases (some declined, some still on hold), refunds
+        and fees; then records that follow an earlier one of the same card (reversals,
+        dispute credits and their releases, refund reversals) and card verifications.
+
+        The first part draws from the world's random stream exactly as it did before the
+        later kinds existed (so the rest of a seed's world keeps its shape); the later
+        kinds draw from a stream of their own."""
         n, rng = self.spec.txns, self.rng
         n_cards = len(cards)
         weights = rng.lognormal(0.0, 0.8, n_cards)
         card = rng.choice(n_cards, size=n, p=weights / weights.sum()).astype(np.int32)
         # every card has some activity
         card[: min(n, n_cards)] = np.arange(min(n, n_cards))
-        win_start = cards.opened_at + HOUR_MS
-        win_end = np.where(cards.cancelled_at == NEVER, self.end, cards.cancelled_at - 6 * DAY_MS)
-        win_end = np.where(cards.blocked_at != NEVER, cards.blocked_at, win_end)
-        lo, hi = win_start[card], win_end[card]
-        auth_at = lo + (rng.random(n) * (hi - lo)).astype(np.int64)
+        lo, hi = self._activity_window(cards)
+        auth_at = lo[card] + (rng.random(n) * (hi[card] - lo[card])).astype(np.int64)
 
         kind = rng.choice(
             [CONSUME, DECLINED, REFUND, REVERSAL, TRANS_FEE],
             size=n,
             p=[0.78, 0.05, 0.07, 0.03, 0.07],
         ).astype(np.int8)
+        # a reversal follows a purchase (see _follow_ups): this draw's slot is a purchase
+        kind[kind == REVERSAL] = CONSUME
         auth = np.clip(np.round(rng.lognormal(np.log(3000), 1.0, n)), 50, 500_000)
         small = np.clip(np.round(rng.lognormal(np.log(1500), 0.8, n)), 20, 100_000)
         fee = np.clip(np.round(rng.lognormal(np.log(50), 0.6, n)), 1, 2_000)
-        auth_cents = np.where(
-            (kind == REFUND) | (kind == REVERSAL), small, np.where(kind == TRANS_FEE, fee, auth)
-        ).astype(np.int64)
+        auth_cents = np.where(kind == REFUND, small, np.where(kind == TRANS_FEE, fee, auth)).astype(
+            np.int64
+        )
 
         settle_at = np.full(n, NEVER, dtype=np.int64)
         is_consume = kind == CONSUME
         delay = (DAY_MS + rng.random(n) * 4 * DAY_MS).astype(np.int64)
         settle_at[is_consume] = auth_at[is_consume] + delay[is_consume]
         settle_at[is_consume & (settle_at > self.end)] = NEVER  # still an open hold
-        direct = (kind == REFUND) | (kind == REVERSAL) | (kind == TRANS_FEE)
+        direct = np.isin(kind, TXN_DIRECT)
         settle_at[direct] = auth_at[direct]
 
         settled_cents = auth_cents.copy()
@@ -319,24 +355,182 @@ class _Builder:
         failure = np.full(n, -1, dtype=np.int8)
         declined = kind == DECLINED
         failure[declined] = rng.integers(0, len(FAILURE_REASONS), declined.sum())
+        cols = {
+            "card": card,
+            "kind": kind,
+            "auth_at": auth_at,
+            "settle_at": settle_at,
+            "auth_cents": auth_cents,
+            "settled_cents": settled_cents,
+            "merchant": rng.integers(0, len(MERCHANTS), n).astype(np.int16),
+            "auth_code": rng.integers(0, 10**6, n),
+            "failure": failure,
+        }
+        cols = _concat_cols(cols, self._follow_ups(cards, cols, hi))
+        cols = _concat_cols(cols, self._auth_queries(cards, lo, hi))
 
-        order = np.lexsort((np.arange(n), auth_at))
+        m = len(cols["kind"])
+        order = np.lexsort((np.arange(m), cols["auth_at"]))
         txns = Txns(
             id=np.empty(0, dtype=object),
-            card=card[order],
-            kind=kind[order],
-            auth_at=auth_at[order],
-            settle_at=settle_at[order],
-            auth_cents=auth_cents[order],
-            settled_cents=settled_cents[order],
-            merchant=rng.integers(0, len(MERCHANTS), n).astype(np.int16),
-            auth_code=np.array([f"{x:06d}" for x in rng.integers(0, 10**6, n)], dtype=object),
-            failure=failure[order],
-            order_no=np.full(n, "", dtype=object),
+            card=cols["card"][order].astype(np.int32),
+            kind=cols["kind"][order].astype(np.int8),
+            auth_at=cols["auth_at"][order],
+            settle_at=cols["settle_at"][order],
+            auth_cents=cols["auth_cents"][order],
+            settled_cents=cols["settled_cents"][order],
+            merchant=cols["merchant"][order].astype(np.int16),
+            auth_code=np.array([f"{x:06d}" for x in cols["auth_code"][order]], dtype=object),
+            failure=cols["failure"][order].astype(np.int8),
+            order_no=np.full(m, "", dtype=object),
         )
         txns.id = _Ids(self.seed, "txn").make(txns.auth_at)
         self._set_share_balance_limits(cards, txns)
         return txns
+
+    def _activity_window(self, cards: Cards) -> tuple[np.ndarray, np.ndarray]:
+        """Per card, when it may transact: from an hour after opening to the world's end,
+        a week before its cancellation (so all has settled when it is paid out), or the
+        moment it was blocked."""
+        lo = cards.opened_at + HOUR_MS
+        hi = np.where(cards.cancelled_at == NEVER, self.end, cards.cancelled_at - 6 * DAY_MS)
+        hi = np.where(cards.blocked_at != NEVER, cards.blocked_at, hi)
+        return lo, hi
+
+    def _follow_ups(
+        self, cards: Cards, base: dict[str, np.ndarray], hi: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Settled records that follow an earlier settled one of the same card, after it
+        and for at most its amount: a ConsumeReversal or a ConsumeDispute after a Consume
+        (never both for one), a DisputeRelease after a ConsumeDispute, a
+        ConsumeRefundReversal after a ConsumeRefund. Each is a record of its own: the one
+        it follows does not change."""
+        n_total = self.spec.txns
+        settled_consume = (base["kind"] == CONSUME) & (base["settle_at"] != NEVER)
+        parts = []
+        reversal, used = self._follow(
+            cards, base, hi, settled_consume, REVERSAL, 0.03 * n_total, 10 * MINUTE_MS, 2 * DAY_MS
+        )
+        parts.append(reversal)
+        disputable = settled_consume.copy()
+        disputable[used] = False
+        # a dispute leaves an hour before its card's activity ends, for its release
+        dispute, _ = self._follow(
+            cards,
+            base,
+            hi - HOUR_MS,
+            disputable,
+            CONSUME_DISPUTE,
+            0.012 * n_total,
+            DAY_MS,
+            10 * DAY_MS,
+        )
+        parts.append(dispute)
+        release, _ = self._follow(
+            cards,
+            dispute,
+            hi,
+            np.ones(len(dispute["kind"]), dtype=bool),
+            DISPUTE_RELEASE,
+            0.006 * n_total,
+            HOUR_MS,
+            7 * DAY_MS,
+        )
+        parts.append(release)
+        refund_reversal, _ = self._follow(
+            cards,
+            base,
+            hi,
+            base["kind"] == REFUND,
+            CONSUME_REFUND_REVERSAL,
+            0.006 * n_total,
+            HOUR_MS,
+            3 * DAY_MS,
+        )
+        parts.append(refund_reversal)
+        out = parts[0]
+        for p in parts[1:]:
+            out = _concat_cols(out, p)
+        return out
+
+    def _follow(
+        self,
+        cards: Cards,
+        parents: dict[str, np.ndarray],
+        hi: np.ndarray,
+        eligible: np.ndarray,
+        kind: int,
+        target: float,
+        min_delay: int,
+        max_delay: int,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """About ``target`` records of ``kind``, each following one ``eligible`` parent
+        (settled, with room before its card's activity ends) by ``min_delay`` to
+        ``max_delay``; at least ``MIN_PER_MODEL`` on each card model when parents allow.
+        Returns the records and the parent rows used."""
+        rng = self.rng_more
+        p_card = parents["card"]
+        p_time = parents["settle_at"]
+        room = hi[p_card] - p_time
+        ok = eligible & (p_time != NEVER) & (room >= min_delay)
+        is_sb = np.array([m == SHARE_BALANCE for m in cards.model])
+        chosen = []
+        n_ok = max(1, int(ok.sum()))
+        for model_mask in (~is_sb[p_card], is_sb[p_card]):
+            cands = np.flatnonzero(ok & model_mask)
+            k = max(MIN_PER_MODEL, round(target * len(cands) / n_ok))
+            chosen.append(_spread(rng, cands, p_card, min(k, len(cands))))
+        rows = np.sort(np.concatenate(chosen)).astype(np.int64)
+        m = len(rows)
+        span = np.minimum(max_delay, room[rows]) - min_delay
+        at = p_time[rows] + min_delay + (rng.random(m) * span).astype(np.int64)
+        amount = parents["settled_cents"][rows]
+        partial = rng.random(m) < 0.3
+        share = 0.2 + 0.75 * rng.random(m)
+        amount = np.where(partial, np.maximum(1, np.round(amount * share)), amount)
+        cents = amount.astype(np.int64)
+        return {
+            "card": p_card[rows],
+            "kind": np.full(m, kind, dtype=np.int8),
+            "auth_at": at,
+            "settle_at": at.copy(),
+            "auth_cents": cents,
+            "settled_cents": cents.copy(),
+            "merchant": parents["merchant"][rows],
+            "auth_code": rng.integers(0, 10**6, m),
+            "failure": np.full(m, -1, dtype=np.int8),
+        }, rows
+
+    def _auth_queries(self, cards: Cards, lo: np.ndarray, hi: np.ndarray) -> dict[str, np.ndarray]:
+        """Zero-amount card verifications (AuthQuery): authorised, never settled, holding
+        nothing; spread over the cards' lives, so many are older than any stale limit."""
+        rng = self.rng_more
+        is_sb = np.array([m == SHARE_BALANCE for m in cards.model])
+        live = hi > lo
+        target = AUTH_QUERY_SHARE * self.spec.txns
+        picked = []
+        for model_mask in (~is_sb, is_sb):
+            cands = np.flatnonzero(live & model_mask)
+            if len(cands) == 0:
+                continue
+            k = max(MIN_PER_MODEL, round(target * len(cands) / max(1, int(live.sum()))))
+            picked.append(np.resize(rng.permutation(cands), k))  # distinct cards first
+        card = np.sort(np.concatenate(picked) if picked else np.empty(0, np.int64))
+        card = card.astype(np.int32)
+        m = len(card)
+        at = lo[card] + (rng.random(m) * (hi[card] - lo[card])).astype(np.int64)
+        zero = np.zeros(m, dtype=np.int64)
+        return {
+            "card": card,
+            "kind": np.full(m, AUTH_QUERY, dtype=np.int8),
+            "auth_at": at,
+            "settle_at": np.full(m, NEVER, dtype=np.int64),
+            "auth_cents": zero,
+            "settled_cents": zero.copy(),
+            "merchant": rng.integers(0, len(MERCHANTS), m).astype(np.int16),
+            "auth_code": rng.integers(0, 10**6, m),
+            "failure": np.full(m, -1, dtype=np.int8),
+        }
 
     def _set_share_balance_limits(self, cards: Cards, txns: Txns) -> None:
         n_cards = len(cards)
@@ -580,12 +774,11 @@ class _Builder:
             cur[rel],
             2,
         )
-        settle_kind = np.array(
-            [AL["Consume"], -1, AL["ConsumeRefund"], AL["ConsumeReversal"], AL["TransFee"], -1]
-        )
+        # one settlement entry of the transaction's own type, signed by its direction
+        settled &= TXN_SETTLEMENT[txns.kind] >= 0
         sign = np.where(is_income_txn(txns.kind), 1, -1)
         part(
-            settle_kind[txns.kind[settled]],
+            TXN_SETTLEMENT[txns.kind[settled]],
             (sign * txns.settled_cents)[settled],
             txns.settle_at[settled],
             txns.id[settled],
@@ -663,12 +856,12 @@ def txn_effect_cents(txns: Txns, as_of: int) -> np.ndarray:
     """Each transaction's effect on its card at ``as_of`` (RECONCILIATION.md's table)."""
     visible = txns.auth_at <= as_of
     settled = visible & (txns.settle_at <= as_of)
-    authorised = visible & ~settled & (txns.kind == CONSUME)
+    authorised = visible & ~settled & (txns.kind == CONSUME)  # only a Consume holds
     income = is_income_txn(txns.kind)
     effect = np.zeros(len(txns), dtype=np.int64)
     effect[authorised] = -txns.auth_cents[authorised]
     effect[settled] = np.where(income[settled], 1, -1) * txns.settled_cents[settled]
-    effect[(txns.kind == TOPUP) | (txns.kind == DECLINED)] = 0
+    effect[TXN_NO_EFFECT[txns.kind]] = 0  # declined, TopUp mirrors, AuthQuery
     return effect
 
 
@@ -770,6 +963,21 @@ def _round_up(cents: float, unit: int) -> int:
 
 def _round_down(cents: float, unit: int) -> int:
     return int(int(cents) // unit * unit)
+
+
+def _spread(rng: np.random.Generator, rows: np.ndarray, card_of: np.ndarray, k: int) -> np.ndarray:
+    """``k`` of ``rows`` at random, on as many distinct cards as they allow (one per card
+    first), so that even a tiny world has each kind on several cards."""
+    perm = rng.permutation(rows)
+    _, first = np.unique(card_of[perm], return_index=True)
+    one_each = np.zeros(len(perm), dtype=bool)
+    one_each[first] = True
+    ordered = np.concatenate([perm[one_each], perm[~one_each]])
+    return ordered[:k]
+
+
+def _concat_cols(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([a[k], b[k]]) for k in a}
 
 
 def _take_txns(t: Txns, idx: np.ndarray) -> Txns:

@@ -9,7 +9,13 @@ The tables mirror what the service keeps, not what either dialect shows:
 
 * ``cards``        one row per card
 * ``txns``         one row per card transaction, sorted by ``(auth_at, id)``; a
-                   transaction's status *at a time T* follows from ``settle_at``
+                   transaction's status *at a time T* follows from ``settle_at``.
+                   Every type of the v1.4 reference is a kind of its own (see the
+                   tables below): a reversal, a dispute credit, its release and a
+                   refund reversal are settled records of their own, each following an
+                   earlier transaction of the same card but changing nothing in it; an
+                   ``AuthQuery`` is a zero-amount card verification that is never
+                   settled and holds nothing
 * ``card_logs``    Standard-card fund movements, sorted by ``(trans_at, id)``
 * ``account_logs`` the customer account ledger, sorted by ``(trans_at, id)``, with
                    balances after each entry chained per currency
@@ -32,11 +38,76 @@ HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
 NEVER = np.iinfo(np.int64).max  # "has not happened (yet)": settle_at, completed_at, ...
 
-# Transaction kinds (column ``txns.kind``). TOPUP rows exist only to be shown by the
-# v2.0 dialect, which mirrors every CardTopUp card log as a ``TopUp`` transaction.
-CONSUME, DECLINED, REFUND, REVERSAL, TRANS_FEE, TOPUP = range(6)
-TXN_TYPE_V14 = ("Consume", "Consume", "ConsumeRefund", "ConsumeReversal", "TransFee", "TopUp")
-TXN_INCOME = np.array([False, False, True, True, False, True])
+# Transaction kinds (column ``txns.kind``), one per transaction type of the v1.4
+# reference (DECLINED is a Consume whose authorisation failed). TOPUP rows exist only to
+# be shown by the v2.0 dialect, which mirrors every CardTopUp card log as a ``TopUp``
+# transaction; AUTH_QUERY rows only by v1.4 (the v2.0 document has no such type).
+# Append new kinds at the end: the tables below are indexed by kind.
+(
+    CONSUME,
+    DECLINED,
+    REFUND,
+    REVERSAL,
+    TRANS_FEE,
+    TOPUP,
+    CONSUME_REFUND_REVERSAL,
+    CONSUME_DISPUTE,
+    DISPUTE_RELEASE,
+    AUTH_QUERY,
+) = range(10)
+TXN_TYPE_V14 = (
+    "Consume",
+    "Consume",
+    "ConsumeRefund",
+    "ConsumeReversal",
+    "TransFee",
+    "TopUp",
+    "ConsumeRefundReversal",
+    "ConsumeDispute",
+    "DisputeRelease",
+    "AuthQuery",
+)
+# fundsDirection: Income credits the card (a refund, a reversed purchase, the disputed
+# money credited back); a refund reversal and a dispute release take money back.
+TXN_INCOME = np.array([False, False, True, True, False, True, False, True, False, False])
+# The v2.0 document knows only Purchase / Refund / TopUp: Expenditure is a Purchase,
+# Income a Refund. None: the kind is not served in v2.0 at all.
+TXN_TYPE_V20: tuple[str | None, ...] = (
+    "Purchase",
+    "Purchase",
+    "Refund",
+    "Refund",
+    "Purchase",
+    "TopUp",
+    "Purchase",
+    "Refund",
+    "Purchase",
+    None,
+)
+# Which kinds each dialect serves from its transactions endpoint.
+TXN_SERVED = {
+    "v1.4": np.array([k != TOPUP for k in range(len(TXN_TYPE_V14))]),
+    "v2.0": np.array([t is not None for t in TXN_TYPE_V20]),
+}
+# Kinds that never move money: a failed authorisation, the v2.0 mirror of a card log
+# (the card log carries it) and a card verification.
+TXN_NO_EFFECT = np.array([k in (DECLINED, TOPUP, AUTH_QUERY) for k in range(len(TXN_TYPE_V14))])
+# Kinds settled at the moment they happen (no authorisation stage, no hold).
+TXN_DIRECT = (
+    REFUND,
+    REVERSAL,
+    TRANS_FEE,
+    CONSUME_REFUND_REVERSAL,
+    CONSUME_DISPUTE,
+    DISPUTE_RELEASE,
+)
+
+
+def served_in(dialect: str, kinds: np.ndarray) -> np.ndarray:
+    """Which transactions of ``kinds`` the ``dialect``'s transactions endpoint serves."""
+    mask: np.ndarray = TXN_SERVED[dialect][np.asarray(kinds, dtype=np.intp)]
+    return mask
+
 
 # Card log types (column ``card_logs.kind``).
 APPLY_CARD, CARD_TOPUP, CARD_WITHDRAW, CARD_CANCEL = range(4)
@@ -60,9 +131,31 @@ ACCOUNT_LOG_TYPES = (
     "ConsumeRefund",
     "ConsumeReversal",
     "TransFee",
+    "ConsumeRefundReversal",
+    "ConsumeDispute",
+    "DisputeRelease",
 )
 AL = {name: i for i, name in enumerate(ACCOUNT_LOG_TYPES)}
 HOLD_KINDS = (AL["AuthHold"], AL["AuthRelease"])  # these move money between available/blocked
+# The settlement entry a settled ShareBalance transaction of each kind posts (its own
+# type, ``orderNo`` = the transaction id, signed by its direction); -1: it posts none.
+# Only a Consume also holds (AuthHold at authorisation, AuthRelease at settlement).
+TXN_SETTLEMENT = np.array(
+    [
+        AL["Consume"],
+        -1,  # DECLINED: never settles
+        AL["ConsumeRefund"],
+        AL["ConsumeReversal"],
+        AL["TransFee"],
+        -1,  # TOPUP: the card log's funding entry carries it
+        AL["ConsumeRefundReversal"],
+        AL["ConsumeDispute"],
+        AL["DisputeRelease"],
+        -1,  # AUTH_QUERY: a verification posts nothing
+    ],
+    dtype=np.int8,
+)
+SETTLEMENT_KINDS = tuple(int(k) for k in TXN_SETTLEMENT if k >= 0)
 
 STANDARD, SHARE_BALANCE = "Standard", "ShareBalance"
 

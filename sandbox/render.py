@@ -4,9 +4,15 @@ Amounts are emitted as exact JSON numbers built from integer cents
 (``orjson.Fragment``), never through a float. Two dialects:
 
 * ``v2.0`` - the client's document: flat transactions with a signed ``amount``,
-  ``Pending/Success/Failed``, ``Purchase/Refund/TopUp``; account as one object.
+  ``Pending/Success/Failed``, ``Purchase/Refund/TopUp``; account as one object. The
+  document knows no other type: every Expenditure kind is a ``Purchase`` and every
+  Income kind a ``Refund`` (``model.TXN_TYPE_V20``); an ``AuthQuery`` is not a v2.0
+  transaction at all and is not served (``served_in``).
 * ``v1.4`` - the published reference: transactions with auth/settled amounts and
-  times, ``AuthSuccess/AuthFailure/Settled``; card endpoint with card number and CVV.
+  times, ``AuthSuccess/AuthFailure/Settled``, ``transactionType`` the type's own v1.4
+  name (``Consume``, ``ConsumeRefund``, ``ConsumeReversal``, ``ConsumeRefundReversal``,
+  ``ConsumeDispute``, ``DisputeRelease``, ``AuthQuery``, ``TransFee``); card endpoint with
+  card number and CVV.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from sandbox.model import (
     TOPUP,
     TXN_INCOME,
     TXN_TYPE_V14,
+    TXN_TYPE_V20,
     Order,
     cents_text,
     ms_to_iso,
+    served_in,
 )
 from sandbox.world import AUTHORIZED, FAILED, SETTLED, CardView, World
 
@@ -55,6 +63,13 @@ def _direction(income: bool) -> str:
 
 
 # -- transactions ----------------------------------------------------------------------
+def served_rows(world: World, rows: np.ndarray, dialect: str) -> np.ndarray:
+    """The transaction ``rows`` that ``dialect``'s transactions endpoint serves, in order:
+    v1.4 has no TopUp transactions, v2.0 no AuthQuery (``model.TXN_SERVED``)."""
+    kept: np.ndarray = rows[served_in(dialect, world.txns.kind[rows])]
+    return kept
+
+
 def transactions(world: World, rows: np.ndarray, dialect: str) -> list[dict[str, Any]]:
     statuses = world.txn_status(rows).tolist()
     render = _txn_v20 if dialect == V20 else _txn_v14
@@ -70,7 +85,10 @@ def _txn_v20(world: World, r: int, status: str) -> dict[str, Any]:
     if kind == TOPUP:
         tx_type, merchant, description = "TopUp", None, f"Card top-up, order {t.order_no[r]}"
     else:
-        tx_type = "Refund" if income else "Purchase"
+        # Purchase / Refund by direction. A kind v2.0 does not serve (AuthQuery) must not
+        # reach here (the endpoint keeps only ``served_rows``); if it does, it shows as the
+        # zero-amount purchase it checks.
+        tx_type = TXN_TYPE_V20[kind] or "Purchase"
         merchant = MERCHANTS[int(t.merchant[r])][0]
         description = TXN_TYPE_V14[kind] if kind != DECLINED else "Declined"
     return {

@@ -7,6 +7,13 @@ plus severity and currency. Each plant touches one entity and, where the fault
 legitimately shows in two checks (a dropped ledger entry also breaks the chain),
 lists both. Check names are RECONCILIATION.md's.
 
+Each settled ShareBalance transaction type has a scenario whose settlement entry (of
+the transaction's own type) is missing: ``missing_ledger_entry`` for a Consume, and
+``missing_consume_refund_entry``, ``missing_consume_reversal_entry``,
+``missing_consume_refund_reversal_entry``, ``missing_consume_dispute_entry``,
+``missing_dispute_release_entry`` and ``missing_trans_fee_entry`` — one
+``txn_missing_ledger`` each, the ledger re-chained without the entry.
+
 ``manifest(dialect)`` splits what a dialect can show from what it cannot: v2.0 cards
 carry no ``usedCreditAmount``, so credit checks are listed there as undetectable.
 
@@ -21,6 +28,7 @@ undetectable, with the reason.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
@@ -34,11 +42,19 @@ from sandbox.model import (
     CARD_TOPUP,
     CARD_WITHDRAW,
     CONSUME,
+    CONSUME_DISPUTE,
+    CONSUME_REFUND_REVERSAL,
     DAY_MS,
+    DISPUTE_RELEASE,
     NEVER,
+    REFUND,
+    REVERSAL,
     SHARE_BALANCE,
     STANDARD,
     TOPUP,
+    TRANS_FEE,
+    TXN_SETTLEMENT,
+    TXN_TYPE_V14,
     AccountLogs,
 )
 from sandbox.world import World
@@ -185,16 +201,24 @@ class Planter:
         later = later[later > row]
         return int(later[0]) if len(later) else None
 
-    def settled_sb_consumes(self) -> np.ndarray:
+    def settled_sb(self, kind: int) -> np.ndarray:
+        """Settled ShareBalance transactions of ``kind``, authorised and settled inside
+        the period."""
         t, c = self.world.txns, self.world.cards
         is_sb = np.array([m == SHARE_BALANCE for m in c.model])
-        ok = (t.kind == CONSUME) & (t.settle_at <= self.as_of) & is_sb[t.card]
+        ok = (t.kind == kind) & (t.settle_at <= self.as_of) & is_sb[t.card]
         ok &= self.inside(t.auth_at) & self.inside(t.settle_at)
         return np.flatnonzero(ok)
 
+    def settled_sb_consumes(self) -> np.ndarray:
+        return self.settled_sb(CONSUME)
+
     def settlement_row(self, txn_row: int) -> int:
+        """The settlement entry (of the transaction's own type, not a hold or release)."""
         a, t = self.world.account_logs, self.world.txns
-        rows = np.flatnonzero((a.order_no == t.id[txn_row]) & (a.kind == AL["Consume"]))
+        entry_kind = int(TXN_SETTLEMENT[int(t.kind[txn_row])])
+        rows = np.flatnonzero((a.order_no == t.id[txn_row]) & (a.kind == entry_kind))
+        assert len(rows) == 1, f"expected one settlement entry for {t.id[txn_row]}"
         return int(rows[0])
 
     def drop_account_rows(self, rows: list[int], chain_again: bool) -> None:
@@ -294,17 +318,64 @@ def drifted_card_balance(p: Planter) -> None:
 
 def missing_ledger_entry(p: Planter) -> None:
     """A settled ShareBalance transaction was never posted to the account ledger."""
+    _drop_settlement_entry(p, CONSUME)
+
+
+def _drop_settlement_entry(p: Planter, kind: int) -> None:
+    """Drop the settlement entry of one settled ShareBalance transaction of ``kind`` (on a
+    card no other plant touched) and re-chain the ledger, so the only break is the entry's
+    absence: no chain break, and the account snapshot agrees with the re-chained ledger
+    (a Consume keeps its hold and release, which net to nothing)."""
     t = p.world.txns
-    r = p.pick(p.settled_sb_consumes(), t.card)
+    r = p.pick(p.settled_sb(kind), t.card)
     p.drop_account_rows([p.settlement_row(r)], chain_again=True)
     p.plant(
         "txn_missing_ledger",
         "transaction",
         str(t.id[r]),
         _card_currency(p, int(t.card[r])),
-        "settlement entry never posted",
+        f"{TXN_TYPE_V14[kind]} settlement entry never posted",
         settlement=True,
     )
+
+
+def _missing_entry_plant(kind: int) -> Callable[[Planter], None]:
+    """The plant ``missing_<type>_entry`` for a settled transaction type other than Consume."""
+    type_name = TXN_TYPE_V14[kind]
+    snake = "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in type_name).lstrip("_")
+
+    def plant(p: Planter) -> None:
+        _drop_settlement_entry(p, kind)
+
+    plant.__name__ = plant.__qualname__ = f"missing_{snake}_entry"
+    plant.__doc__ = (
+        f"A settled ShareBalance {type_name} was never posted to the account ledger "
+        f"(its own {type_name} settlement entry is missing)."
+    )
+    return plant
+
+
+# One scenario per settled ShareBalance type other than Consume (``missing_ledger_entry``).
+SETTLEMENT_PLANTS = {
+    kind: _missing_entry_plant(kind)
+    for kind in (
+        REFUND,
+        REVERSAL,
+        CONSUME_REFUND_REVERSAL,
+        CONSUME_DISPUTE,
+        DISPUTE_RELEASE,
+        TRANS_FEE,
+    )
+}
+# ... by how few transactions of their type a world has, rarest first
+RAREST_FIRST = (
+    DISPUTE_RELEASE,
+    CONSUME_DISPUTE,
+    CONSUME_REFUND_REVERSAL,
+    REVERSAL,
+    REFUND,
+    TRANS_FEE,
+)
 
 
 def ledger_amount_mismatch(p: Planter) -> None:
@@ -506,13 +577,21 @@ SCENARIOS: dict[str, tuple[Callable[[Planter], None], ...]] = {
     "withdraw_amount_differs": (withdraw_amount_differs,),
     "credit_limit_exceeded": (credit_limit_exceeded,),
     "stale_authorization": (stale_authorization,),
+    **{plant.__name__: (plant,) for plant in SETTLEMENT_PLANTS.values()},
 }
 # Every fault at once, each on its own entity: the demo's "everything is wrong" world.
-# The unchained drop goes last: the plants before it re-chain the ledger, which would
-# otherwise heal the gap it leaves.
+# The missing settlement entries of the rarer types go first (few cards carry those
+# types, so they choose before the plants that can take almost any card); the unchained
+# drop goes last: the plants before it re-chain the ledger, which would otherwise heal
+# the gap it leaves.
+_rarity = {SETTLEMENT_PLANTS[kind]: i for i, kind in enumerate(RAREST_FIRST)}
 SCENARIOS["broken_books"] = tuple(
-    sorted((f for fs in SCENARIOS.values() for f in fs), key=lambda f: f is dropped_account_log)
+    sorted(
+        (f for fs in SCENARIOS.values() for f in fs),
+        key=lambda f: (f is dropped_account_log, _rarity.get(f, len(_rarity))),
+    )
 )
+BUILD_ATTEMPTS = 20  # a scenario of several plants tries other card choices before failing
 
 
 @dataclass
@@ -556,16 +635,47 @@ def build(name: str, world: World, period: tuple[date, date] | None = None) -> S
     and last UTC day, inclusive) when given."""
     if name not in SCENARIOS:
         raise ScenarioError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
-    planter = Planter(world, np.random.default_rng([world.gen.seed, 7919]))
+    plants = SCENARIOS[name]
+    window = EVER
     if period is not None:
         first, last = period
         if last < first:
             raise ScenarioError(f"the period ends ({last}) before it starts ({first})")
-        planter.period = (_day_ms(first), _day_ms(last + timedelta(1)))
-    for plant in SCENARIOS[name]:
-        plant(planter)
+        window = (_day_ms(first), _day_ms(last + timedelta(1)))
+    # Each plant takes a card of its own, chosen at random: in a small world several
+    # plants may compete for the few cards that suit them, so a scenario of several
+    # plants that runs out of cards starts again from the unchanged world with other
+    # choices (the first attempt's choices are the scenario's usual ones).
+    attempts = BUILD_ATTEMPTS if len(plants) > 1 else 1
+    saved = _tables(world) if attempts > 1 else None
+    for attempt in range(attempts):
+        key = [world.gen.seed, 7919] + ([attempt] if attempt else [])
+        planter = Planter(world, np.random.default_rng(key), period=window)
+        try:
+            for plant in plants:
+                plant(planter)
+        except ScenarioError:
+            if saved is None or attempt == attempts - 1:
+                raise
+            _restore(world, saved)
+            continue
+        break
     world.reindex()
     return Scenario(name, world, planter.planted, period)
+
+
+_PLANTED_TABLES = ("txns", "card_logs", "account_logs", "orders", "adjust")
+
+
+def _tables(world: World) -> dict[str, Any]:
+    """A copy of every table a plant may change."""
+    return {name: copy.deepcopy(getattr(world, name)) for name in _PLANTED_TABLES}
+
+
+def _restore(world: World, saved: dict[str, Any]) -> None:
+    for name in _PLANTED_TABLES:
+        setattr(world, name, copy.deepcopy(saved[name]))
+    world.reindex()
 
 
 def _day_ms(day: date) -> int:
