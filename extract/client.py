@@ -21,6 +21,7 @@ debug-logging event hooks that redact URLs and headers.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import inspect
 import ipaddress
 import logging
@@ -205,6 +206,8 @@ class ApiResponse:
     fetched_at: datetime
     attempts: int
     """How many requests it took (1 = no retry)."""
+    service_at: datetime | None = None
+    """The service's clock: the reply's ``Date`` header (UTC, to the second), if it sent one."""
 
     @property
     def data(self) -> Any:
@@ -368,6 +371,7 @@ class CardepassClient:
             response_id=_str_or_none(body.get("responseId")) if isinstance(body, dict) else None,
             fetched_at=self._now(),
             attempts=attempts,
+            service_at=parse_date_header(response.headers.get("Date")),
         )
 
     def _interpret(self, response: httpx.Response, endpoint: _Describe, envelope: bool) -> Any:
@@ -470,3 +474,16 @@ def _describe(method: str, path: str, query: httpx.QueryParams) -> str:
     """``GET /v1/x?a=b`` for messages, with sensitive values masked."""
     target = path if not query else f"{path}?{query}"
     return f"{method} {unquote(redact_url(httpx.URL(target)))}"
+
+
+def parse_date_header(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header (RFC 7231) as a UTC datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # "-0000": UTC by RFC 5322
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

@@ -163,6 +163,7 @@ class _Walker:
                     request_params=orjson.dumps(resp.params).decode(),
                     response_id=resp.response_id,
                     fetched_at=resp.fetched_at,
+                    service_at=resp.service_at,
                     item_count=len(wp.items),
                     payload=resp.content.decode("utf-8"),
                 )

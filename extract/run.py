@@ -24,6 +24,7 @@ import httpx
 from extract.auth import ClientCredentials, OAuth2ClientCredentials
 from extract.client import ApiResponse, CardepassClient, make_client, validate_base_url
 from extract.engine import SliceResult, StreamOutcome, extract_streams
+from extract.errors import AuthError, CardepassError, Forbidden, NoApiError, Unauthorized
 from extract.limiter import AdaptiveLimiter
 from extract.snapshots import OrderRef, SnapshotProgress, SnapshotResult, take_snapshots
 from extract.state import RawPage, Store
@@ -231,9 +232,24 @@ class Session:
         await self.client.aclose()
 
     async def detect(self) -> tuple[DialectName, ApiResponse | None]:
-        """The dialect: as configured, else told by ``GET /v1/accounts`` (reply returned)."""
+        """The dialect: as configured, else told by ``GET /v1/accounts``; and that reply.
+
+        The reply is the run's account snapshot, taken before any stream, also when the
+        dialect is configured: entries posted while the streams are walked then come after
+        it (and are extracted), instead of lying between the walked ledger and a snapshot
+        taken at the end, where they would look like a break. With a configured dialect a
+        failing call is left to the snapshot step, which tries again and reports it.
+        """
         if self.settings.dialect is not None:
-            return self.settings.dialect, None
+            try:
+                async with self.limiter:
+                    early = await self.client.get_json("/v1/accounts")
+            except (AuthError, Unauthorized, Forbidden, NoApiError):
+                raise
+            except CardepassError as exc:
+                log.warning("accounts snapshot before the streams failed (%s); retried later", exc)
+                return self.settings.dialect, None
+            return self.settings.dialect, early
         async with self.limiter:
             accounts = await self.client.get_json("/v1/accounts")
         name = detect_dialect(accounts.body)

@@ -27,6 +27,8 @@ comment on column raw.pages.response_id is 'The envelope''s responseId, for card
 comment on column raw.pages.fetched_at is 'When the page was received (UTC).';
 comment on column raw.pages.item_count is 'Number of items on the page.';
 comment on column raw.pages.payload is 'The reply body as received (JSON).';
+alter table raw.pages add column if not exists service_at timestamptz;
+comment on column raw.pages.service_at is 'The service''s clock when it answered: the reply''s Date header (UTC, to the second); null when it sent none.';
 
 create table if not exists meta.state (
     stream      varchar primary key,

@@ -115,6 +115,7 @@ def _page(stream: str, resp: ApiResponse, payload: str | None = None) -> RawPage
         request_params=orjson.dumps(resp.params).decode(),
         response_id=resp.response_id,
         fetched_at=resp.fetched_at,
+        service_at=resp.service_at,
         item_count=1,
         payload=payload if payload is not None else resp.content.decode("utf-8"),
     )

@@ -36,6 +36,7 @@ PAGES_SCHEMA = pa.schema(
         ("fetched_at", pa.timestamp("us", tz="UTC")),
         ("item_count", pa.int32()),
         ("payload", pa.string()),
+        ("service_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 
@@ -54,6 +55,7 @@ class RawPage:
     fetched_at: datetime
     item_count: int
     payload: str  # JSON text
+    service_at: datetime | None = None  # the reply's Date header: the service's clock
 
 
 class Store:
@@ -113,12 +115,13 @@ class Store:
                 "fetched_at": [p.fetched_at for p in pages],
                 "item_count": [p.item_count for p in pages],
                 "payload": [p.payload for p in pages],
+                "service_at": [p.service_at for p in pages],
             },
             schema=PAGES_SCHEMA,
         )
         self.con.register("_landing_pages", table)
         try:
-            self.con.execute("insert into raw.pages select * from _landing_pages")
+            self.con.execute("insert into raw.pages by name select * from _landing_pages")
         finally:
             self.con.unregister("_landing_pages")
 

@@ -301,6 +301,7 @@ def load_raw_pages(
             fetched_at=page.fetched_at,
             response_id=page.response_id,
             card_model=model,
+            service_at=page.service_at,
         )
         if page_items is not None:
             items: Any = page_items[i]

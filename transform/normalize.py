@@ -70,6 +70,8 @@ _LINEAGE: dict[str, pl.DataType] = {
     "response_id": pl.String(),
 }
 _S, _B = pl.String(), pl.Boolean()
+# Columns filled from the page, not the item: the lineage, and (snapshots) the service's clock.
+_PAGE_COLUMNS: dict[str, pl.DataType] = {**_LINEAGE, "service_at": TIME}
 
 # The canonical columns of each stream, in the order of transform/sql/core.sql.
 COLUMNS: dict[str, dict[str, pl.DataType]] = {
@@ -139,6 +141,7 @@ COLUMNS: dict[str, dict[str, pl.DataType]] = {
         "dialect": _S,
         "run_id": _S,
         "response_id": _S,
+        "service_at": TIME,
     },
     "accounts": {
         "currency": _S,
@@ -148,6 +151,7 @@ COLUMNS: dict[str, dict[str, pl.DataType]] = {
         "dialect": _S,
         "run_id": _S,
         "response_id": _S,
+        "service_at": TIME,
     },
     "orders": {
         "order_no": _S,
@@ -290,6 +294,7 @@ class Lineage:
     fetched_at: datetime  # tz-aware UTC
     response_id: str | None
     card_model: str | None = None  # orders: which endpoint answered (Standard/ShareBalance)
+    service_at: datetime | None = None  # the service's clock (the reply's Date header)
 
 
 @dataclass(frozen=True)
@@ -1071,13 +1076,13 @@ class _Batch:
     def __init__(self, stream: str) -> None:
         self.stream = stream
         self.columns = COLUMNS[stream]
-        self.content = [c for c in self.columns if c not in _LINEAGE]
+        self.content = [c for c in self.columns if c not in _PAGE_COLUMNS]
         self.records: list[Row] = []  # rows mapped through a reader; columns built once
         self.record_rows: list[int] = []  # ... and their row numbers
         self.fast_rows: list[_FastRow] = []  # fast rows, each with its row number last
         # the lineage and the _-columns, as lists
         self.cols: dict[str, list[Any]] = {
-            name: [] for name in (*(c for c in self.columns if c in _LINEAGE), *_EXTRA)
+            name: [] for name in (*(c for c in self.columns if c in _PAGE_COLUMNS), *_EXTRA)
         }
         self.fees: dict[str, list[Any]] = {name: [] for name in (*FEE_ITEM_COLUMNS, "_row")}
         self.rows = 0
@@ -1124,9 +1129,11 @@ class _Batch:
             ("run_id", lineage.run_id),
             ("fetched_at", lineage.fetched_at),
             ("response_id", lineage.response_id),
+            ("service_at", lineage.service_at),
         )
         for name, value in lineage_values:
-            self.cols[name].extend([value] * len(items))
+            if name in self.cols:
+                self.cols[name].extend([value] * len(items))
 
     def _add_row(
         self, row: Row, problems: list[str], item_key: str | None, item: Any, run_id: str

@@ -328,6 +328,7 @@ class CardSnapshotSchema(_Lineage):
     alias: str = pa.Field(nullable=True)
     product_code: str = pa.Field(nullable=True)
     created_at: Time = pa.Field(nullable=True)
+    service_at: Time = pa.Field(nullable=True)
 
     check_cents = pa.check(
         "balance", "used_credit_amount", "max_auth_amount", "max_credit_amount", name=CENTS
@@ -355,6 +356,7 @@ class AccountSnapshotSchema(_Lineage):
     currency: str = pa.Field()
     available_balance: Money = pa.Field()
     frozen_balance: Money = pa.Field(nullable=True)
+    service_at: Time = pa.Field(nullable=True)
 
     check_cents = pa.check("available_balance", "frozen_balance", name=CENTS)(_cents)
     check_fits = pa.check("available_balance", "frozen_balance", name=FITS)(_fits)

@@ -404,3 +404,38 @@ def test_client_rejects_negative_retry_settings() -> None:
     http = httpx.AsyncClient()
     with pytest.raises(ValueError, match="retry_attempts"):
         CardepassClient(http, retry_attempts=-1)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Wed, 02 Dec 2026 03:21:20 GMT", datetime(2026, 12, 2, 3, 21, 20, tzinfo=UTC)),
+        ("Wed, 02 Dec 2026 11:21:20 +0800", datetime(2026, 12, 2, 3, 21, 20, tzinfo=UTC)),
+        ("Wed, 02 Dec 2026 03:21:20 -0000", datetime(2026, 12, 2, 3, 21, 20, tzinfo=UTC)),
+        (None, None),
+        ("", None),
+        ("yesterday", None),
+    ],
+)
+def test_the_date_header_is_the_service_clock(header: str | None, expected: datetime) -> None:
+    from extract.client import parse_date_header
+
+    assert parse_date_header(header) == expected
+
+
+@pytest.mark.anyio
+async def test_a_reply_carries_the_service_clock_beside_ours(
+    fake: FakeCardepass, make_api: ApiFactory
+) -> None:
+    fake.on(
+        "/v1/accounts",
+        lambda request: httpx.Response(
+            200,
+            json={"data": [], "hasError": False, "responseId": "r"},
+            headers={"Date": "Wed, 02 Dec 2026 03:21:20 GMT"},
+        ),
+    )
+    async with make_api() as api:
+        resp = await api.get_json("/v1/accounts")
+    assert resp.service_at == datetime(2026, 12, 2, 3, 21, 20, tzinfo=UTC)
+    assert resp.fetched_at != resp.service_at  # ours, kept beside it

@@ -34,14 +34,23 @@ def run_pipeline(
     run_id: str = "r1",
     faults: str | None = None,
     manifest: dict[str, Any] | None = None,
+    app_options: dict[str, Any] | None = None,
+    configured_dialect: bool = False,
     **settings: Any,
 ) -> tuple[duckdb.DuckDBPyConnection, ExtractionReport, Any]:
-    """Extract and load ``world`` (served in ``dialect``) into ``con``; returns the app too."""
+    """Extract and load ``world`` (served in ``dialect``) into ``con``; returns the app too.
+
+    ``app_options`` go to the sandbox's ``create_app`` (``shapes="live"``, ``live_clock``,
+    ``clock_skew_seconds``)."""
     con = con or duckdb.connect()
     store = Store(con)
     init_schema(con)
     app = create_app(
-        world, dialect=dialect, faults=parse_faults(faults) if faults else None, manifest=manifest
+        world,
+        dialect=dialect,
+        faults=parse_faults(faults) if faults else None,
+        manifest=manifest,
+        **(app_options or {}),
     )
     first, last = world_days(world)
     base: dict[str, Any] = {
@@ -51,6 +60,8 @@ def run_pipeline(
         "end": last,
         "backoff_base": 0.0,
     }
+    if configured_dialect:  # as --dialect: no detection
+        base["dialect"] = dialect
     report = asyncio.run(
         run_extraction(
             ExtractSettings(**(base | settings)),

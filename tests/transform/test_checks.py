@@ -1739,3 +1739,54 @@ def test_an_unknown_enum_is_said_in_words(db: duckdb.DuckDBPyConnection) -> None
         "orders record cannot be trusted: order_type: unknown value 'Weird' "
         "(expected one of ['ApplyCard', 'CardTopUp'])"
     )
+
+
+# -- account_balance on the service's clock -------------------------------------------------------
+def given_a_busy_second(db: duckdb.DuckDBPyConnection, currency: str) -> None:
+    """100.00 in, then an entry every quarter second around 23:00:00: after each, available
+    is 100 + 1, + 2, ... (one cent more each time) from 22:59:59.25 to 23:00:01.00."""
+    make_account_log(
+        db, trans_type="AccountTopUp", trans_amount="100.00", currency=currency, trans_at=T0
+    )
+    start = SNAPSHOT_AT - timedelta(seconds=1)
+    for i in range(1, 9):
+        make_account_log(
+            db,
+            trans_type="AccountTopUp",
+            trans_amount="0.01",
+            currency=currency,
+            trans_at=start + timedelta(milliseconds=250 * i),
+        )
+
+
+def test_account_balance_on_the_service_clock_ties_with_any_balance_within_its_second(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    stamped = SNAPSHOT_AT  # the reply's Date header: 23:00:00, to the second
+    # USD: the service answered at 23:00:00.6 (after the entry of 23:00:00.50): ties
+    given_a_busy_second(db, "USD")
+    make_account_snapshot(db, available_balance="100.06", service_at=stamped,
+                          fetched_at=stamped + timedelta(seconds=3))  # fmt: skip
+    # EUR: the same, the service's clock 3 s ahead of ours: ties
+    given_a_busy_second(db, "EUR")
+    make_account_snapshot(db, currency="EUR", available_balance="100.06", service_at=stamped,
+                          fetched_at=stamped - timedelta(seconds=3))  # fmt: skip
+    # GBP: before every entry within the resolution (22:59:59.0 .. 23:00:01.0): ties
+    given_a_busy_second(db, "GBP")
+    make_account_snapshot(db, currency="GBP", available_balance="100.00", service_at=stamped)
+    # JPY: a balance no entry around the stamp explains: breaks
+    given_a_busy_second(db, "JPY")
+    make_account_snapshot(db, currency="JPY", available_balance="100.50", service_at=stamped)
+    # CHF: no service clock (no Date header): our clock, 3 s late, sees every entry: breaks
+    given_a_busy_second(db, "CHF")
+    make_account_snapshot(db, currency="CHF", available_balance="100.06",
+                          fetched_at=stamped + timedelta(seconds=3))  # fmt: skip
+
+    run(db)
+
+    assert breaks(db, "account_balance") == [
+        brk("account_balance", "CHF", "100.08", "100.06", "-0.02", entity_type="account",
+            currency="CHF"),
+        brk("account_balance", "JPY", "100.04", "100.50", "0.46", entity_type="account",
+            currency="JPY"),
+    ]  # fmt: skip

@@ -276,6 +276,7 @@ def test_v20_card_snapshot() -> None:
         "dialect": "v2.0",
         "run_id": "run-1",
         "response_id": "resp-1",
+        "service_at": None,  # the page's lineage said no Date header
     }
 
 

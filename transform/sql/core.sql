@@ -155,6 +155,7 @@ create table if not exists core.card_snapshots (
     dialect             varchar not null,
     run_id              varchar not null,
     response_id         varchar,
+    service_at          timestamptz,
     primary key (card_id, fetched_at)
 );
 comment on table core.card_snapshots is 'Card snapshots, one row per card per fetch (history, never overwritten). Card numbers and CVVs are never stored.';
@@ -173,6 +174,8 @@ comment on column core.card_snapshots.created_at is 'When the card was created (
 comment on column core.card_snapshots.dialect is 'API dialect the row was read in.';
 comment on column core.card_snapshots.run_id is 'The run that took the snapshot.';
 comment on column core.card_snapshots.response_id is 'responseId of the reply.';
+alter table core.card_snapshots add column if not exists service_at timestamptz;
+comment on column core.card_snapshots.service_at is 'The service''s clock when it answered (the reply''s Date header, UTC, to the second; null when it sent none): the snapshot''s time for the checks.';
 
 create table if not exists core.account_snapshots (
     currency            varchar not null,
@@ -182,6 +185,7 @@ create table if not exists core.account_snapshots (
     dialect             varchar not null,
     run_id              varchar not null,
     response_id         varchar,
+    service_at          timestamptz,
     primary key (currency, fetched_at)
 );
 comment on table core.account_snapshots is 'Account balance snapshots per currency, one row per fetch.';
@@ -192,6 +196,8 @@ comment on column core.account_snapshots.frozen_balance is 'Frozen balance (v2.0
 comment on column core.account_snapshots.dialect is 'API dialect the row was read in.';
 comment on column core.account_snapshots.run_id is 'The run that took the snapshot.';
 comment on column core.account_snapshots.response_id is 'responseId of the reply.';
+alter table core.account_snapshots add column if not exists service_at timestamptz;
+comment on column core.account_snapshots.service_at is 'The service''s clock when it answered (the reply''s Date header, UTC, to the second; null when it sent none): the snapshot''s time for the checks.';
 
 create table if not exists core.orders (
     order_no            varchar primary key,

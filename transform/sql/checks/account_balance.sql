@@ -2,8 +2,15 @@
 -- invariant: the latest /v1/accounts available (and frozen, where given) equals the balances
 -- after the last account log entry at or before the snapshot. A currency with no entry at or
 -- before its snapshot is compared with an empty ledger (0.00 available, 0.00 blocked).
+-- The snapshot's time is the service's own (its reply's Date header), not our clock: a clock
+-- that runs apart from ours would otherwise put entries posted just after the snapshot before
+-- it. The header is to the second, so on a busy account the snapshot also ties when it equals
+-- the balances after any entry within that resolution (+-1 s), or those just before them.
 with snap as (
-    select *, row_number() over (partition by currency order by fetched_at desc) as newest
+    select
+        *,
+        coalesce(service_at, fetched_at) as snapshot_at,
+        row_number() over (partition by currency order by fetched_at desc) as newest
     from core.account_snapshots
 ),
 latest as (
@@ -16,7 +23,39 @@ last_entry as (
         arg_max(a.blocked_balance, (a.trans_at, a.account_log_id)) as blocked,
         max(a.trans_at) as last_at
     from latest s
-    join core.account_logs a on a.currency = s.currency and a.trans_at <= s.fetched_at
+    join core.account_logs a on a.currency = s.currency and a.trans_at <= s.snapshot_at
+    group by s.currency
+),
+-- on the service's clock: the balances the snapshot may show within the stamp's resolution
+within_resolution as (
+    select s.currency, a.available_balance as available, a.blocked_balance as blocked
+    from latest s
+    join core.account_logs a
+      on a.currency = s.currency
+     and a.trans_at > s.snapshot_at - interval 1 second
+     and a.trans_at <= s.snapshot_at + interval 1 second
+    where s.service_at is not null
+    union all
+    select
+        s.currency,
+        arg_max(a.available_balance, (a.trans_at, a.account_log_id)),
+        arg_max(a.blocked_balance, (a.trans_at, a.account_log_id))
+    from latest s
+    join core.account_logs a
+      on a.currency = s.currency and a.trans_at <= s.snapshot_at - interval 1 second
+    where s.service_at is not null
+    group by s.currency
+),
+ties_within_resolution as (
+    select
+        s.currency,
+        bool_or(
+            abs(s.available_balance - w.available) <= p.tolerance
+            and coalesce(abs(s.frozen_balance - w.blocked) <= p.tolerance, true)
+        ) as ties
+    from latest s
+    join within_resolution w using (currency)
+    cross join recon.params p
     group by s.currency
 ),
 ledger as (
@@ -52,18 +91,20 @@ final as (
         case when c.available_differs or c.frozen_balance is null
              then c.available_balance - c.ledger_available
              else c.frozen_balance - c.ledger_blocked end as difference,
-        c.fetched_at as as_of,
+        c.snapshot_at as as_of,
         case when c.has_entry then '' else 'no ledger entry at or before the snapshot: ' end
             || 'available ' || c.available_balance || ' vs ledger ' || c.ledger_available
             || coalesce('; frozen ' || c.frozen_balance || ' vs blocked ' || c.ledger_blocked, '')
             as detail,
-        c.available_differs
-            or coalesce(abs(c.frozen_balance - c.ledger_blocked) > c.tolerance, false) as is_break,
+        (c.available_differs
+            or coalesce(abs(c.frozen_balance - c.ledger_blocked) > c.tolerance, false))
+            and not coalesce(r.ties, false) as is_break,
         -- the balance was made outside the extracted ledger: before its coverage (no entry at
         -- or before the snapshot), or after it (the ledger ends before the snapshot: a closed
         -- period reconciled later holds entries never extracted); it cannot tie
-        not c.has_entry or coalesce(cv.covered_until < c.fetched_at, true) as out_of_window
+        not c.has_entry or coalesce(cv.covered_until < c.snapshot_at, true) as out_of_window
     from compared c
+    left join ties_within_resolution r using (currency)
     left join recon.coverage cv on cv.stream = 'account_logs'
 )
 select * from final
