@@ -11,9 +11,11 @@ card's snapshot says its model (so each needs one request, to the right endpoint
 go ahead of the cards still waiting; orders of a card not snapshotted this run try
 both endpoints.
 
-The v1.4 card endpoint returns the full card number and CVV. They are removed here,
-before the reply is kept anywhere (:func:`scrub_card_payload`): ``raw.pages`` holds
-the reply without them, and nothing downstream ever sees them.
+The v1.4 card endpoint returns the full card number and CVV, and the v1.4 reference's
+order replies carry them too (``cardInfos[].cardNumber``/``cvv``, ``cardInfo.cardNo``).
+They are removed here, from card and order replies alike, before the reply is kept
+anywhere (:func:`scrub_card_payload`): ``raw.pages`` holds the reply without them, and
+nothing downstream ever sees them.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-SENSITIVE_CARD_FIELDS = frozenset({"cardNumber", "cvv", "cvv2", "cvc", "pan"})
+SENSITIVE_CARD_FIELDS = frozenset(
+    {"cardNumber", "cardNo", "cvv", "cvv2", "cvc", "pan", "expirationMMYY", "expiryDate"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +121,8 @@ def _page(stream: str, resp: ApiResponse, payload: str | None = None) -> RawPage
         fetched_at=resp.fetched_at,
         service_at=resp.service_at,
         item_count=1,
-        payload=payload if payload is not None else resp.content.decode("utf-8"),
+        # every snapshot reply is kept without card numbers and CVVs, whatever it is
+        payload=payload if payload is not None else scrub_card_payload(resp.content)[0],
     )
 
 
@@ -173,8 +178,9 @@ class _Fetcher:
             except CardepassError as exc:
                 out.errors.append(f"order {ref.order_no}: {exc}")
                 return False
-            out.pages.append(_page(ORDERS, resp))
-            data = resp.data
+            payload, clean = scrub_card_payload(resp.content)
+            out.pages.append(_page(ORDERS, resp, payload))
+            data = clean.get("data") if isinstance(clean, dict) else None
             if isinstance(data, dict):
                 out.orders[ref.order_no] = data
             return True

@@ -167,3 +167,44 @@ def test_an_order_without_a_known_card_tries_both_endpoints() -> None:
     assert share in snaps.orders
     asked = [(e["path"], e["status"]) for e in log if e["path"].startswith("/v1/orders/")]
     assert asked == [("/v1/orders/standard", 404), ("/v1/orders/sharebalance", 200)]
+
+
+def test_card_numbers_in_order_replies_never_reach_raw_pages() -> None:
+    """The v1.4 reference's order replies carry full card numbers and CVVs (the ShareBalance
+    apply reply's ``cardInfos[]``, ``cardInfo.cardNo`` of the standard orders)."""
+    order = {
+        "orderNo": "O-1",
+        "orderType": "ApplyCard",
+        "status": "Completed",
+        "cardInfos": [{"cardId": "c1", "cardNumber": "5042321234565678", "cvv": "123",
+                       "expirationMMYY": "12/26"}],
+        "cardInfo": {"cardId": "c1", "cardNo": "1234567890123456"},
+        "transFee": 1.5,
+    }  # fmt: skip
+    body = {"data": order, "hasError": False, "errorMessage": "操作成功", "responseId": "r"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/connect/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(200, json=body)
+
+    settings = ExtractSettings(
+        "http://127.0.0.1/openapi",
+        ClientCredentials("sandbox", "sandbox-secret"),
+        dialect="v1.4",
+        backoff_base=0.0,
+    )
+
+    async def go() -> SnapshotResult:
+        async with Session(settings, httpx.MockTransport(handler)) as session:
+            return await session.snapshots(
+                Store(duckdb.connect()), "r1", "v1.4", set(),
+                {"O-1": OrderRef("O-1", "ApplyCard", "c1")},
+            )  # fmt: skip
+
+    snaps = asyncio.run(go())
+    assert len(snaps.orders) == 1
+    kept = " ".join(p.payload for p in snaps.pages) + repr(snaps.orders)
+    for secret in ("5042321234565678", "1234567890123456", '"123"', "12/26"):
+        assert secret not in kept
+    assert '"transFee":1.5' in kept  # the rest of the reply is kept exactly
