@@ -444,6 +444,7 @@ def transactions(call: Call) -> Any:
         rows = world.select_transactions(
             lo, hi, card_id=call.get("CardId"), status=status, include_topups=True
         )
+        rows = render.served_rows(world, rows, dialect)  # no AuthQuery in v2.0
         after = None if sent is None else decode_cursor(sent)
         page, more = cursor_page(call, rows, after, size, "PageCursor")
         next_cursor = encode_cursor(world.txns.id[page[-1]]) if more else None
