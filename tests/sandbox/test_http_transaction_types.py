@@ -55,14 +55,6 @@ async def test_v14_replies_name_every_type_of_the_reference(make_api: ApiFactory
         assert by_id[w.txns.id[r]]["transactionType"] == TXN_TYPE_V14[int(w.txns.kind[r])]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the v2.0 transactions endpoint still serves AuthQuery rows: World.select_transactions "
-        "(sandbox/world.py) or the endpoint (sandbox/app.py) must keep only "
-        "render.served_rows / model.served_in('v2.0', ...) rows; remove this mark with that change"
-    ),
-)
 async def test_v20_replies_carry_no_auth_query(make_api: ApiFactory) -> None:
     async with make_api("v2.0") as api:
         items = await all_v20_transactions(api)
