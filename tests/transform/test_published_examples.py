@@ -7,10 +7,10 @@ in a run:
 * a log page (transactions, card account logs, account logs): parsed with
   ``extract.run.exact_json``, its items taken by the dialect's ``Endpoint.items`` (which
   decides the page shape per reply), then ``normalize`` + ``validate``;
-* a card reply: first ``extract.snapshots.scrub_card_payload`` (what ``raw.pages`` keeps),
-  then its ``data``, as ``transform.load.load_raw_pages`` reads it;
-* an account or order reply: its ``data``; an order's ``card_model`` lineage is the kind of
-  endpoint that answered it (standard or sharebalance), as ``load_raw_pages`` sets it;
+* a card, order or account reply: first ``extract.snapshots.scrub_card_payload`` (what
+  ``raw.pages`` keeps), then its ``data``, as ``transform.load.load_raw_pages`` reads it; an
+  order's ``card_model`` lineage is the kind of endpoint that answered it (standard or
+  sharebalance), as ``load_raw_pages`` sets it;
 * a ping reply: through ``CardepassClient.get_json("/v1/ping", envelope=False)``, as the
   preflight check calls it.
 
@@ -608,10 +608,8 @@ def items_as_a_run_reads_them(name: str, content: bytes, stream: str) -> tuple[A
     if stream in LOG_STREAMS:  # extract.engine: Endpoint.items(resp.body)
         endpoint = DIALECTS[cast(DialectName, dialect)].endpoints[cast(StreamName, stream)]
         return endpoint.items(exact_json(content)), content.decode()
-    if stream == "cards":  # extract.snapshots: scrubbed before it is kept anywhere
-        payload, _ = scrub_card_payload(content)
-    else:
-        payload = content.decode()
+    # extract.snapshots: every card, order and account reply is scrubbed before it is kept
+    payload, _ = scrub_card_payload(content)
     body = exact_json(payload)  # transform.load.load_raw_pages
     return (body.get("data") if isinstance(body, dict) else body), payload
 
