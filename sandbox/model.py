@@ -155,7 +155,6 @@ TXN_SETTLEMENT = np.array(
     ],
     dtype=np.int8,
 )
-SETTLEMENT_KINDS = tuple(int(k) for k in TXN_SETTLEMENT if k >= 0)
 
 STANDARD, SHARE_BALANCE = "Standard", "ShareBalance"
 
