@@ -43,6 +43,7 @@ from sandbox.model import (
     Order,
     SnapshotAdjustments,
     Txns,
+    served_in,
 )
 
 AUTHORIZED, SETTLED, FAILED = "authorized", "settled", "failed"
@@ -126,7 +127,8 @@ class World:
         self.customer_orders = {
             o.customer_order_no: o.order_no for o in self.orders.values() if o.customer_order_no
         }
-        self._v14_txn = self.txns.kind != TOPUP
+        self._v14_txn = served_in("v1.4", self.txns.kind)
+        self._v20_txn = served_in("v2.0", self.txns.kind)
 
     # -- the clock -----------------------------------------------------------------
     def set_clock(self, as_of_ms: int) -> None:
@@ -152,8 +154,7 @@ class World:
     ) -> np.ndarray:
         """Transactions authorised in ``[start, end]`` (and by ``as_of``), by (authTime, id)."""
         rows = _window(self.txns.auth_at, start_ms, end_ms, self.as_of)
-        if not include_topups:
-            rows = rows[self._v14_txn[rows]]
+        rows = rows[(self._v20_txn if include_topups else self._v14_txn)[rows]]
         if card_id is not None:
             c = self.card_index.get(card_id, -1)
             rows = rows[self.txns.card[rows] == c]

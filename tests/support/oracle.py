@@ -21,7 +21,15 @@ from sandbox import render
 from sandbox.world import World, WorldError
 
 FUNDING = ("ApplyCard", "CardTopUp", "CardWithdraw", "CardCancel")
-SETTLEMENT = ("Consume", "ConsumeRefund", "ConsumeReversal", "TransFee")
+SETTLEMENT = (
+    "Consume",
+    "ConsumeRefund",
+    "ConsumeReversal",
+    "ConsumeRefundReversal",
+    "ConsumeDispute",
+    "DisputeRelease",
+    "TransFee",
+)
 SB_SPENDING = ("AuthHold", "AuthRelease", *SETTLEMENT)
 HOLDS = ("AuthHold", "AuthRelease")
 
@@ -44,9 +52,10 @@ class Txn:
     settled: Decimal | None
     auth_ms: int
     is_topup: bool
+    is_auth_query: bool = False  # a card verification: holds nothing, never stale
 
     def effect(self) -> Decimal:
-        if self.is_topup or self.status == "failed":
+        if self.is_topup or self.is_auth_query or self.status == "failed":
             return Decimal(0)
         if self.status == "authorized":
             return Decimal(0) if self.income else -self.auth
@@ -133,6 +142,7 @@ def _txn(t: dict[str, Any], dialect: str) -> Txn:
         settled,
         _ms(t["authTime"]),
         False,
+        t["transactionType"] == "AuthQuery",
     )
 
 
@@ -283,6 +293,7 @@ def reconcile(b: Books, now_ms: int, stale_days: int = 7) -> set[Break]:
         if (
             t.status == "authorized"
             and not t.is_topup
+            and not t.is_auth_query
             and now_ms - t.auth_ms > stale_days * 86_400_000
         ):
             out.add(("stale_authorization", "warning", "transaction", t.id, currency[t.card_id]))

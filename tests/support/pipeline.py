@@ -83,22 +83,25 @@ def reconcile_world(
     seed: int = 3,
     *,
     ended_days_ago: int | None = None,
+    shapes: str = "spec",
 ) -> tuple[duckdb.DuckDBPyConnection, scenarios.Scenario, ReconResult, str]:
     """Plant ``scenario``, run extraction + load + reconciliation; return db, scenario, result.
 
     ``ended_days_ago``: reconcile the period from the world's first day to that many days
     before today (a closed period, as a user reconciling last month does), with the faults
-    planted inside it; the snapshots are still taken now.
+    planted inside it; the snapshots are still taken now. ``shapes="live"`` (v1.4): the
+    sandbox answers as the live service's own examples show it (``sandbox.live``).
     """
+    options = {"shapes": shapes} if shapes != "spec" else None
     world = World.create(seed=seed, size=size)
     first, today = world_days(world)
     if ended_days_ago is None:
         sc = scenarios.build(scenario, world)
-        con, report, _ = run_pipeline(world, dialect)
+        con, report, _ = run_pipeline(world, dialect, app_options=options)
     else:
         period = (first, today - timedelta(days=ended_days_ago))
         sc = scenarios.build(scenario, world, period=period)
-        con, report, _ = run_pipeline(world, dialect, end=period[1])
+        con, report, _ = run_pipeline(world, dialect, end=period[1], app_options=options)
     assert not report.failed, report.failed
     result = reconcile(con, "r1", datetime.now(UTC))
     verdict = write_summary(con, "r1", report.failed, dialect=dialect)
