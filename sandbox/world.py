@@ -154,7 +154,8 @@ class World:
     ) -> np.ndarray:
         """Transactions authorised in ``[start, end]`` (and by ``as_of``), by (authTime, id)."""
         rows = _window(self.txns.auth_at, start_ms, end_ms, self.as_of)
-        rows = rows[(self._v20_txn if include_topups else self._v14_txn)[rows]]
+        served: np.ndarray = self._v20_txn if include_topups else self._v14_txn
+        rows = rows[served[rows]]
         if card_id is not None:
             c = self.card_index.get(card_id, -1)
             rows = rows[self.txns.card[rows] == c]
