@@ -153,8 +153,8 @@ class World:
         include_topups: bool = False,
     ) -> np.ndarray:
         """Transactions authorised in ``[start, end]`` (and by ``as_of``), by (authTime, id)."""
-        rows = _window(self.txns.auth_at, start_ms, end_ms, self.as_of)
-        served: np.ndarray = self._v20_txn if include_topups else self._v14_txn
+        served = self._v20_txn if include_topups else self._v14_txn
+        rows: np.ndarray = _window(self.txns.auth_at, start_ms, end_ms, self.as_of)
         rows = rows[served[rows]]
         if card_id is not None:
             c = self.card_index.get(card_id, -1)
