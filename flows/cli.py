@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -105,6 +106,25 @@ def sandbox(
     list_scenarios: Annotated[
         bool, typer.Option("--list-scenarios", help="List the scenarios and exit.")
     ] = False,
+    shapes: Annotated[
+        str,
+        typer.Option(
+            help="Reply shapes: 'spec' (the reference's tables) or 'live' (v1.4 only: as the "
+            "live service's own examples show it - enum aliases, .NET times with offsets, "
+            "integers, absent and unknown fields, the older page shape)."
+        ),
+    ] = "spec",
+    clock_skew: Annotated[
+        float | None,
+        typer.Option(
+            help="Run the service's clock on wall time, this many seconds apart from ours "
+            "(negative: behind); its replies' Date header says it."
+        ),
+    ] = None,
+    busy: Annotated[
+        bool,
+        typer.Option("--busy", help="Post an account entry every half second for the next hour."),
+    ] = False,
 ) -> None:
     """Serve a cardepass-compatible API with generated data at http://HOST:PORT/openapi."""
     from sandbox import scenarios as sc
@@ -125,6 +145,9 @@ def sandbox(
         client_secret=client_secret,
         token_ttl=token_ttl,
         manifest=manifest,
+        shapes=shapes,
+        clock_skew=clock_skew,
+        busy=busy,
     )
     app_, info = started
     from sandbox.server import run
@@ -139,6 +162,24 @@ def sandbox(
         fail(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port")
 
 
+def _check_sandbox_options(*, dialect: str, size: str, scenario: str, shapes: str) -> None:
+    """Exit 2 with one line for a sandbox option that names nothing the sandbox has."""
+    from sandbox import scenarios as sc
+    from sandbox.generate import SIZES
+    from sandbox.render import DIALECTS
+
+    if dialect not in DIALECTS:
+        fail(f"unknown --dialect {dialect!r}; use v2.0 or v1.4")
+    if size not in SIZES:
+        fail(f"unknown --size {size!r}; use one of {', '.join(SIZES)}")
+    if scenario not in sc.SCENARIOS:
+        fail(f"unknown --scenario {scenario!r}; run `cardrecon sandbox --list-scenarios`")
+    if shapes not in ("spec", "live"):
+        fail(f"unknown --shapes {shapes!r}; use spec or live")
+    if shapes == "live" and dialect != "v1.4":
+        fail("--shapes live is the v1.4 service's own examples: use it with --dialect v1.4")
+
+
 def _start_sandbox(
     *,
     scenario: str,
@@ -150,21 +191,17 @@ def _start_sandbox(
     client_secret: str,
     token_ttl: float,
     manifest: Path | None,
+    shapes: str = "spec",
+    clock_skew: float | None = None,
+    busy: bool = False,
 ) -> tuple[Any, str]:
     """Build the sandbox app (world, scenario, faults) or exit 2 on a bad option."""
     from sandbox import scenarios as sc
     from sandbox.app import create_app
     from sandbox.faults import parse_faults
-    from sandbox.generate import SIZES
-    from sandbox.render import DIALECTS
     from sandbox.world import World
 
-    if dialect not in DIALECTS:
-        fail(f"unknown --dialect {dialect!r}; use v2.0 or v1.4")
-    if size not in SIZES:
-        fail(f"unknown --size {size!r}; use one of {', '.join(SIZES)}")
-    if scenario not in sc.SCENARIOS:
-        fail(f"unknown --scenario {scenario!r}; run `cardrecon sandbox --list-scenarios`")
+    _check_sandbox_options(dialect=dialect, size=size, scenario=scenario, shapes=shapes)
     try:
         spec = parse_faults(faults) if faults else None
     except ValueError as exc:
@@ -181,18 +218,30 @@ def _start_sandbox(
             manifest.write_bytes(orjson.dumps(man, option=orjson.OPT_INDENT_2))
         except OSError as exc:
             fail(f"cannot write the manifest to {manifest} ({exc.strerror})")
-    app_ = create_app(
-        world,
-        dialect=dialect,
-        client_id=client_id,
-        client_secret=client_secret,
-        token_ttl=token_ttl,
-        faults=spec,
-        manifest=man,
+    if busy:
+        world.add_busy_entries(int(time.time() * 1000), 3600)
+    try:
+        app_ = create_app(
+            world,
+            dialect=dialect,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_ttl=token_ttl,
+            faults=spec,
+            manifest=man,
+            shapes=shapes,
+            live_clock=clock_skew is not None or busy,
+            clock_skew_seconds=clock_skew or 0.0,
+        )
+    except ValueError as exc:
+        fail(f"bad sandbox option: {exc}")
+    info = ", ".join(
+        [f"dialect {dialect}", f"size {size}", f"seed {seed}", f"scenario {scenario}"]
+        + ([f"faults {faults}"] if spec is not None else [])
+        + ([f"{shapes} shapes"] if shapes != "spec" else [])
+        + ([f"clock {clock_skew:+g} s"] if clock_skew else [])
+        + (["busy"] if busy else [])
     )
-    info = f"dialect {dialect}, size {size}, seed {seed}, scenario {scenario}"
-    if spec is not None:
-        info += f", faults {faults}"
     return app_, info
 
 

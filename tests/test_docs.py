@@ -23,10 +23,10 @@ def test_readme_opens_with_the_two_quick_start_commands() -> None:
 def test_every_cli_command_and_its_options_are_documented() -> None:
     group = get_command(app)
     commands = group.commands  # type: ignore[attr-defined]
-    assert set(commands) == {"demo", "run", "serve", "sandbox"}
+    assert set(commands) == {"demo", "run", "serve", "sandbox", "doctor"}
     for name, command in commands.items():
         assert f"cardrecon {name}" in README, name
-        if name in ("demo", "run", "sandbox"):
+        if name in ("demo", "run", "sandbox", "doctor"):
             for param in command.params:
                 flag = param.opts[0]
                 if flag.startswith("--") and flag not in ("--help", "--list-scenarios"):

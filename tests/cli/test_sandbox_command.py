@@ -24,6 +24,8 @@ def test_bad_options_exit_2_with_one_clear_line() -> None:
         (["--size", "huge"], "--size"),
         (["--scenario", "nope"], "--list-scenarios"),
         (["--faults", "500=2"], "--faults"),
+        (["--shapes", "odd"], "--shapes"),
+        (["--shapes", "live"], "--dialect v1.4"),  # the live shapes are v1.4's
     ]:
         result = runner.invoke(app, ["sandbox", *args])
         assert result.exit_code == 2, result.output
@@ -104,3 +106,54 @@ def test_manifest_option_writes_the_planted_breaks(tmp_path) -> None:  # type: i
     manifest = orjson.loads(path.read_bytes())
     assert manifest["breaks"][0]["check"] == "card_balance"
     assert manifest["dialect"] == "v1.4"
+
+
+def test_live_shapes_a_skewed_clock_and_a_busy_account(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`--shapes live --clock-skew -3 --busy`: the app serves the live shapes, its Date header
+    runs 3 s behind ours, and account entries keep arriving."""
+    import asyncio
+    import email.utils
+    import time
+
+    import httpx
+
+    from flows.cli import _start_sandbox
+
+    app_, info = _start_sandbox(
+        scenario="clean",
+        dialect="v1.4",
+        faults=None,
+        seed=1,
+        size="tiny",
+        client_id="sandbox",
+        client_secret="x",
+        token_ttl=60,
+        manifest=None,
+        shapes="live",
+        clock_skew=-3.0,
+        busy=True,
+    )
+    assert info.endswith("live shapes, clock -3 s, busy")
+
+    async def go() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app_)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t/openapi") as c:
+            token = await c.post(
+                "/connect/token",
+                data={"grant_type": "client_credentials", "client_id": "sandbox",
+                      "client_secret": "x", "scope": "openapi"},
+            )  # fmt: skip
+            auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            return (
+                await c.get("/v1/ping", headers=auth),
+                await c.get("/v1/accounts", headers=auth),
+            )
+
+    ping, accounts = asyncio.run(go())
+    assert ping.json() == "Ping Success"  # plain, in v1.4 live
+    served = email.utils.parsedate_to_datetime(accounts.headers["date"]).timestamp()
+    assert -5 < served - time.time() < -1.5
+    assert accounts.json()["errorMessage"] == "操作成功"
+    world = app_.state.sandbox.world
+    later = world.account_logs.trans_at > int(time.time() * 1000) + 60_000
+    assert later.sum() > 100  # entries keep arriving for the next hour
