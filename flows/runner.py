@@ -309,7 +309,11 @@ def _print_checks(console: Console, checks: list[dict[str, Any]]) -> None:
     # comparisons whose other side lies outside the extracted history (a closed period's
     # snapshots, settlements after it): counted, not compared, so never said to tie
     outside = {r["name"]: int(r["out_of_window"]) for r in checks if r["out_of_window"]}
-    noted = {r["name"] for r in breaking} | set(infos) | set(outside)
+    # comparisons that include a record that cannot be trusted: not compared, never "tie"
+    blocked = {
+        r["name"]: int(r["blocked_by_quarantine"]) for r in checks if r.get("blocked_by_quarantine")
+    }
+    noted = {r["name"] for r in breaking} | set(infos) | set(outside) | set(blocked)
     clean = sorted({r["name"] for r in checks if not r["note"]} - noted)
     skipped = sorted({r["name"] for r in checks if r["note"]})
     if clean:
@@ -319,6 +323,15 @@ def _print_checks(console: Console, checks: list[dict[str, Any]]) -> None:
         console.print(
             "[yellow]out of window[/] (not compared: the other side lies outside the extracted "
             f"history; a run that covers it compares them): {counts}",
+            highlight=False,
+        )
+    untrusted = sum(int(r["errors"] or 0) for r in checks if r["name"] == "quarantined_record")
+    if untrusted or blocked:
+        counts = ", ".join(f"{name} {n:,}" for name, n in sorted(blocked.items())) or "none"
+        console.print(
+            f"[red]untrusted records:[/] {untrusted:,} quarantined and not replaced "
+            "(quarantined_record breaks; the verdict cannot be reconciled while they stay); "
+            f"blocked by quarantine (not compared: they include one of them): {counts}",
             highlight=False,
         )
     if skipped:

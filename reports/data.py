@@ -66,6 +66,7 @@ class CheckLine:
     warnings: int
     infos: int
     differences: tuple[tuple[str, Decimal], ...]  # (currency, total |difference|)
+    blocked_by_quarantine: int = 0  # comparisons that include an untrusted record
 
     @property
     def open_breaks(self) -> int:
@@ -128,6 +129,16 @@ class RunReport:
         return self.breaks.filter(
             (pl.col("status") == "open") & ~pl.col("severity").is_in(BREAK_SEVERITIES)
         )
+
+    @property
+    def untrusted(self) -> int:
+        """Records quarantined and not replaced: the open quarantined_record breaks."""
+        return sum(c.errors for c in self.checks if c.check == "quarantined_record")
+
+    @property
+    def blocked(self) -> list[tuple[str, int]]:
+        """(check, comparisons blocked by quarantine), for the checks that had any."""
+        return [(c.check, c.blocked_by_quarantine) for c in self.checks if c.blocked_by_quarantine]
 
     @property
     def resolved_count(self) -> int:
@@ -233,6 +244,7 @@ def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport:
             out_of_window=r["out_of_window"], skipped_reason=r["skipped_reason"],
             errors=int(r["errors"]), warnings=int(r["warnings"]), infos=int(r["infos"]),
             differences=tuple((d["currency"], d["abs_difference"]) for d in r["differences"]),
+            blocked_by_quarantine=int(r["blocked_by_quarantine"] or 0),
         )
         for r in con.sql(_sql("checks"), params={"run_id": run_id}).pl().to_dicts()
     )  # fmt: skip

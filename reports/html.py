@@ -44,6 +44,7 @@ def render_html(report: RunReport, max_rows: int = MAX_BREAK_ROWS) -> str:
     """The whole page as one string."""
     body = [
         _header(report),
+        _untrusted(report) if report.untrusted or report.blocked else "",
         _tiles(report),
         _charts(report) if report.open_breaks.height else _all_clear(report),
         _breaks_table(report, max_rows) if report.open_breaks.height else "",
@@ -89,6 +90,19 @@ def _plural(n: int, word: str) -> str:
 
 
 # -- sections --------------------------------------------------------------------------
+def _untrusted(report: RunReport) -> str:
+    """Records that cannot be trusted, and the comparisons they kept from being made."""
+    n = report.untrusted
+    blocked = report.blocked
+    which = ", ".join(f"{_e(check)} {count:,}" for check, count in blocked) or "none"
+    return (
+        '<section class="panel untrusted"><h2>Untrusted records</h2>'
+        f"<p>{_plural(n, 'record')} could not be trusted (quarantined, and no later fetch "
+        "replaced them): each is an open <code>quarantined_record</code> error break below, "
+        "and the verdict cannot be <em>reconciled</em> while one stays. The comparisons that "
+        "include them were not made, so they are neither breaks nor ties (blocked by "
+        f"quarantine): {which}.</p></section>"
+    )
 
 
 def _header(report: RunReport) -> str:
@@ -342,7 +356,7 @@ def _checks_table(checks: Iterable[CheckLine]) -> str:
             result = '<span class="pill skipped">skipped</span>'
         elif c.open_breaks:
             result = _pill(c.severity, "breaks")
-        elif c.out_of_window:  # some comparisons could not be made: not "ties"
+        elif c.out_of_window or c.blocked_by_quarantine:  # some were not made: not "ties"
             result = '<span class="pill zero">ties where compared</span>'
         else:
             result = '<span class="pill ok">ties</span>'
@@ -355,19 +369,22 @@ def _checks_table(checks: Iterable[CheckLine]) -> str:
             f'<td class="num">{_count(c.errors, "error")}</td>'
             f'<td class="num">{_count(c.warnings, "warning")}</td>'
             f'<td class="num">{_count(c.infos, "info")}</td>'
-            f'<td class="num">{_int(c.out_of_window)}</td><td class="num">{diffs}</td>'
+            f'<td class="num">{_int(c.out_of_window)}</td>'
+            f'<td class="num">{_int(c.blocked_by_quarantine)}</td><td class="num">{diffs}</td>'
             f'<td class="detail">{_e(c.skipped_reason or "")}</td></tr>'
         )
     head = (
         "<th>Check</th><th>Severity</th><th>Result</th><th class='num'>Entities checked</th>"
         "<th class='num'>Errors</th><th class='num'>Warnings</th><th class='num'>Infos</th>"
-        "<th class='num'>Out of window</th><th class='num'>Σ |difference|</th>"
+        "<th class='num'>Out of window</th><th class='num'>Blocked by quarantine</th>"
+        "<th class='num'>Σ |difference|</th>"
         "<th>Skipped because</th>"
     )
     return (
         '<section class="panel"><h2>Checks</h2>'
         '<p class="hint">Open breaks per check. Entries whose counterpart lies outside the '
-        "extracted window are counted as out of window, not as breaks.</p>"
+        "extracted window are counted as out of window, not as breaks; comparisons that "
+        "include a record that cannot be trusted, as blocked by quarantine.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
     )
 
@@ -505,6 +522,7 @@ white-space:nowrap}
 .more{background:#fff7e6;border:1px solid #f5d9a8;border-radius:8px;padding:8px 12px}
 .clear{display:flex;gap:18px;align-items:center;border-left:6px solid #2e7d32}
 .clear.warn{border-left-color:#4b5563}
+.untrusted{border-left:6px solid #b71c1c}
 .clear .tick{font-size:34px;color:#2e7d32;font-weight:800}
 .clear p{margin:4px 0 0;color:#52606d}
 .notes ul{margin:6px 0 8px;padding-left:20px;color:#3e4c59}.notes li{margin:3px 0}

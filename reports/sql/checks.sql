@@ -21,6 +21,7 @@ per_check as (
 final as (
     select
         c."check", c.severity, c.entities_checked, c.out_of_window, c.skipped_reason,
+        coalesce(c.blocked_by_quarantine, 0) as blocked_by_quarantine,
         coalesce(p.errors, 0) as errors, coalesce(p.warnings, 0) as warnings,
         coalesce(p.infos, 0) as infos, coalesce(p.differences, []) as differences
     from check_runs c

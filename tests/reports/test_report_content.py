@@ -60,7 +60,7 @@ def recon_db(
     checks = {"card_balance": "error"} | {b["check"]: b["severity"] for b in breaks}
     for check, severity in checks.items():
         con.execute(
-            "insert into recon.check_runs values (?, ?, ?, 100, 0, 0, null, ?)",
+            "insert into recon.check_runs values (?, ?, ?, 100, 0, 0, null, ?, 0)",
             [RUN, check, severity, AT],
         )
         con.execute(
@@ -281,3 +281,29 @@ def test_checks_with_comparisons_out_of_window_are_not_said_to_tie() -> None:
     assert "ties where compared" in html
     assert "every check that ran ties" not in html
     assert "except 5 comparisons whose other side lies outside the extracted history" in html
+
+
+def test_untrusted_records_and_what_they_blocked_are_said_and_nothing_blocked_ties() -> None:
+    """Three transactions quarantined: the report says so first, names the checks they
+    blocked, and never says those checks tie."""
+    from support.pipeline import run_pipeline
+
+    from sandbox.world import World
+    from transform.reconcile import reconcile, write_summary
+
+    world = World.create(seed=4, size="tiny")
+    con, report, _ = run_pipeline(world, "v1.4", faults="bad_item=0.3,seed=5")
+    reconcile(con, "r1", datetime.now(UTC))
+    assert write_summary(con, "r1", report.failed, dialect="v1.4") == "breaks"
+    loaded = load_report(con, "r1")
+    assert loaded.untrusted > 0
+    assert loaded.blocked, "the bad transactions block some comparisons"
+    html = render_html(loaded)
+    assert "Untrusted records" in html
+    assert f"{loaded.untrusted} record" in html
+    for check, n in loaded.blocked:
+        assert f"{check} {n:,}" in html
+    rows = re.findall(r'<td class="check">([a-z_]+)</td>.*?<td>(.*?)</td>', html)
+    said = dict(rows)
+    for check, _ in loaded.blocked:
+        assert "ties</span>" not in said[check] or "where compared" in said[check], check
