@@ -140,3 +140,34 @@ def test_a_closed_period_never_says_its_snapshots_tie() -> None:
     outside = next(line for line in lines if line.startswith("out of window (not compared"))
     assert "card_balance" not in tie_out and "account_balance" not in tie_out
     assert "card_balance " in outside and "account_balance " in outside
+
+
+def test_the_console_says_untrusted_records_and_never_that_a_blocked_check_ties() -> None:
+    from flows.runner import _print_checks
+
+    def row(name: str, errors: int = 0, blocked: int = 0) -> dict[str, Any]:
+        return {
+            "name": name, "currency": None, "errors": errors, "warnings": 0, "infos": 0,
+            "abs_difference": 0, "out_of_window": 0, "note": None,
+            "blocked_by_quarantine": blocked,
+        }  # fmt: skip
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=200, color_system=None)
+    _print_checks(
+        console,
+        [
+            row("quarantined_record", errors=3),
+            row("ledger_missing_txn", blocked=6),
+            row("fee_mismatch"),
+        ],
+    )
+    text = buf.getvalue()
+    flat = " ".join(text.split())
+    assert "untrusted records: 3 quarantined and not replaced" in flat
+    assert (
+        "blocked by quarantine (not compared: they include one of them): ledger_missing_txn 6"
+        in text
+    )
+    tie_line = next(line for line in text.splitlines() if line.startswith("tie out:"))
+    assert "fee_mismatch" in tie_line and "ledger_missing_txn" not in tie_line
