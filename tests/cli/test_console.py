@@ -167,7 +167,7 @@ def test_the_console_says_untrusted_records_and_never_that_a_blocked_check_ties(
     assert "untrusted records: 3 quarantined and not replaced" in flat
     assert (
         "blocked by quarantine (not compared: they include one of them): ledger_missing_txn 6"
-        in text
+        in flat
     )
     tie_line = next(line for line in text.splitlines() if line.startswith("tie out:"))
     assert "fee_mismatch" in tie_line and "ledger_missing_txn" not in tie_line
