@@ -335,7 +335,7 @@ class World:
             trans_at=at,
         )
         self.account_logs = _insert_sorted(self.account_logs, rows, "trans_at")
-        rechain(self.account_logs)
+        _chain_from(self.account_logs, currency, start)
         self.reindex()
         return int(n)
 
@@ -650,3 +650,23 @@ __all__ = [
     "WorldError",
     "iso_to_ms",
 ]
+
+
+def _chain_from(logs: AccountLogs, currency: str, start_ms: int) -> None:
+    """Recompute the balances after each ``currency`` entry from ``start_ms`` on, from the
+    balances after the entry before it. Unlike ``rechain`` it leaves every earlier entry as
+    it is, so a gap a scenario planted in the chain (a dropped entry) stays a gap."""
+    sel = np.flatnonzero(logs.currency == currency)
+    first = int(np.searchsorted(logs.trans_at[sel], start_ms))
+    tail = sel[first:]
+    if len(tail) == 0:
+        return
+    before = sel[first - 1] if first > 0 else None
+    available = 0 if before is None else int(logs.available_after[before])
+    blocked = 0 if before is None else int(logs.blocked_after[before])
+    moves_blocked = np.isin(logs.kind[tail], [AL["AuthHold"], AL["AuthRelease"]])
+    logs.available_after[tail] = available + np.cumsum(logs.trans_cents[tail])
+    logs.blocked_after[tail] = blocked + np.cumsum(
+        np.where(moves_blocked, -logs.trans_cents[tail], 0)
+    )
+

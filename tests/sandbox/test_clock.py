@@ -241,3 +241,25 @@ def test_busy_entries_appear_with_the_wall_clock_over_the_socket() -> None:
             time.sleep(1.1)
     assert [n for _, n in seen] == sorted(n for _, n in seen)
     assert seen[-1][1] > seen[0][1] >= 0
+
+
+def test_busy_entries_leave_a_planted_gap_in_the_chain_a_gap() -> None:
+    """`cardrecon sandbox --scenario broken_books --busy`: the busy entries are chained on
+    from the last balance, so the dropped entry's gap still breaks the chain where planted."""
+    from sandbox import scenarios
+
+    world = World.create(seed=1, size="tiny")
+    sc = scenarios.build("dropped_account_log", world)
+    (gap,) = [b.entity_id for b in sc.planted if b.check == "account_ledger_chain"]
+
+    def jump() -> int:
+        a = world.account_logs
+        i = int(np.flatnonzero(a.id == gap)[0])
+        same = np.flatnonzero(a.currency == a.currency[i])
+        prev = same[same < i][-1]
+        return int(a.available_after[prev] + a.trans_cents[i] - a.available_after[i])
+
+    before = jump()
+    assert before != 0
+    world.add_busy_entries(int(time.time() * 1000), 30)
+    assert jump() == before
