@@ -1787,6 +1787,7 @@ def test_account_balance_on_the_service_clock_ties_with_any_balance_within_its_s
     assert breaks(db, "account_balance") == [
         brk("account_balance", "CHF", "100.08", "100.06", "-0.02", entity_type="account",
             currency="CHF"),
-        brk("account_balance", "JPY", "100.04", "100.50", "0.46", entity_type="account",
+        # the balance nearest the snapshot that its second allows (100.08, at 23:00:01.00)
+        brk("account_balance", "JPY", "100.08", "100.50", "0.42", entity_type="account",
             currency="JPY"),
     ]  # fmt: skip
