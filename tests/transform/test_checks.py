@@ -1787,7 +1787,11 @@ def test_account_balance_on_the_service_clock_ties_with_any_balance_within_its_s
     assert breaks(db, "account_balance") == [
         brk("account_balance", "CHF", "100.08", "100.06", "-0.02", entity_type="account",
             currency="CHF"),
-        # the balance nearest the snapshot that its second allows (100.08, at 23:00:01.00)
-        brk("account_balance", "JPY", "100.08", "100.50", "0.42", entity_type="account",
+        # compared with the balance at the stamp; the detail gives the range its second allows
+        brk("account_balance", "JPY", "100.04", "100.50", "0.46", entity_type="account",
             currency="JPY"),
     ]  # fmt: skip
+    assert detail(db, "account_balance", "JPY").endswith(
+        "at the service's 23:00:00 UTC (to the second: within +-1 s the ledger's available "
+        "ranged 100.00..100.08)"
+    )

@@ -47,17 +47,15 @@ within_resolution as (
     group by s.currency
 ),
 ties_within_resolution as (
-    -- whether any of them ties; and, when none does, the one nearest the snapshot: the
-    -- break then shows the smallest difference its second allows
+    -- whether any of them ties; and the range they span, for the detail of a break
     select
         s.currency,
         bool_or(
             abs(s.available_balance - w.available) <= p.tolerance
             and coalesce(abs(s.frozen_balance - w.blocked) <= p.tolerance, true)
         ) as ties,
-        arg_min(w.available, abs(s.available_balance - w.available)) as nearest_available,
-        arg_min(w.blocked, abs(coalesce(s.frozen_balance, w.blocked) - w.blocked))
-            as nearest_blocked
+        min(w.available) as lowest_available,
+        max(w.available) as highest_available
     from latest s
     join within_resolution w using (currency)
     cross join recon.params p
@@ -78,17 +76,13 @@ compared as (
         abs(l.available_balance - l.ledger_available) > p.tolerance as available_differs,
         p.tolerance,
         coalesce(r.ties, false) as ties_within_second,
-        -- what a break shows: the balances nearest the snapshot that its second allows
-        coalesce(r.nearest_available, l.ledger_available) as shown_available,
-        coalesce(r.nearest_blocked, l.ledger_blocked) as shown_blocked
+        r.lowest_available,
+        r.highest_available
     from ledger l
     cross join recon.params p
     left join ties_within_resolution r using (currency)
 ),
-shown as (
-    select *, abs(available_balance - shown_available) > tolerance as shown_available_differs
-    from compared
-),
+
 final as (
     select
         'account_balance' as check_name,
@@ -98,20 +92,23 @@ final as (
         null as card_id,
         c.currency,
         -- the balance that does not tie: available, else frozen vs blocked
-        case when c.shown_available_differs or c.frozen_balance is null
-             then c.shown_available else c.shown_blocked end as expected,
-        case when c.shown_available_differs or c.frozen_balance is null
+        -- (on the service's clock: the balances after the last entry at or before its stamp)
+        case when c.available_differs or c.frozen_balance is null
+             then c.ledger_available else c.ledger_blocked end as expected,
+        case when c.available_differs or c.frozen_balance is null
              then c.available_balance else c.frozen_balance end as actual,
-        case when c.shown_available_differs or c.frozen_balance is null
-             then c.available_balance - c.shown_available
-             else c.frozen_balance - c.shown_blocked end as difference,
+        case when c.available_differs or c.frozen_balance is null
+             then c.available_balance - c.ledger_available
+             else c.frozen_balance - c.ledger_blocked end as difference,
         c.snapshot_at as as_of,
         case when c.has_entry then '' else 'no ledger entry at or before the snapshot: ' end
-            || 'available ' || c.available_balance || ' vs ledger ' || c.shown_available
-            || coalesce('; frozen ' || c.frozen_balance || ' vs blocked ' || c.shown_blocked, '')
-            || case when c.service_at is not null
-                    then ' (nearest balance within the service''s second, '
-                         || strftime(timezone('UTC', c.service_at), '%H:%M:%S') || ' UTC)'
+            || 'available ' || c.available_balance || ' vs ledger ' || c.ledger_available
+            || coalesce('; frozen ' || c.frozen_balance || ' vs blocked ' || c.ledger_blocked, '')
+            || case when c.lowest_available < c.highest_available
+                    then ' at the service''s '
+                         || strftime(timezone('UTC', c.service_at), '%H:%M:%S')
+                         || ' UTC (to the second: within +-1 s the ledger''s available ranged '
+                         || c.lowest_available || '..' || c.highest_available || ')'
                     else '' end
             as detail,
         (c.available_differs
@@ -121,7 +118,7 @@ final as (
         -- or before the snapshot), or after it (the ledger ends before the snapshot: a closed
         -- period reconciled later holds entries never extracted); it cannot tie
         not c.has_entry or coalesce(cv.covered_until < c.snapshot_at, true) as out_of_window
-    from shown c
+    from compared c
     left join recon.coverage cv on cv.stream = 'account_logs'
 )
 select * from final
