@@ -100,7 +100,8 @@ CHECKS: tuple[Check, ...] = (
 # It includes one when the record is the entity compared; points to it (a ledger entry or card
 # log naming a transaction or order); is a transaction or card log of a card whose balance or
 # credit is rolled forward; is a ledger entry of a currency whose balance or chain is compared
-# (an unreadable currency: any); or is the transaction a ledger entry points to.
+# (an unreadable currency: any); or is the transaction a ledger entry points to (one sent
+# without an id may be any of its card's: it blocks their entries' ledger_missing_txn).
 BLOCKED_SQL = """exists (
     select 1 from recon.untrusted u
     where (u.entity_type = c.entity_type and u.entity_id = c.entity_id)
@@ -114,6 +115,8 @@ BLOCKED_SQL = """exists (
        or (c.check_name = 'ledger_missing_txn' and u.entity_type = 'transaction'
            and u.entity_id = (select a.order_no from core.account_logs a
                               where a.account_log_id = c.entity_id))
+       or (c.check_name = 'ledger_missing_txn' and u.entity_type = 'transaction'
+           and u.entity_id like 'raw:%' and u.card_id = c.card_id)
 )"""
 
 BREAK_COLUMNS = (

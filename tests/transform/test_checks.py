@@ -1795,3 +1795,26 @@ def test_account_balance_on_the_service_clock_ties_with_any_balance_within_its_s
         "at the service's 23:00:00 UTC (to the second: within +-1 s the ledger's available "
         "ranged 100.00..100.08)"
     )
+
+
+def test_a_transaction_sent_without_an_id_blocks_the_entries_of_its_card_not_others(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """We received a C2 transaction but could not read its id: the C2 entries that point to
+    no extracted transaction may be its, so they are blocked; a C3 orphan still breaks."""
+    make_quarantined(
+        db,
+        "transactions",
+        {"cardInfo": {"cardId": "C2"}, "authTime": "2026-01-05T12:00:00Z"},
+        failed_checks="transaction_id: missing",
+    )
+    settle_in_ledger(db, "T?", "40.00")  # C2's hold, release, settlement
+    make_account_log(
+        db, trans_type="Consume", trans_amount="-5.00", order_no="T-C3", card_id="C3", trans_at=T0
+    )
+
+    run(db)
+
+    assert [b.entity_id.startswith("raw:") for b in breaks(db, "quarantined_record")] == [True]
+    assert [b.actual for b in breaks(db, "ledger_missing_txn")] == [D("-5.00")]
+    assert blocked(db, "ledger_missing_txn") == 3
