@@ -376,7 +376,8 @@ def _checks_table(checks: Iterable[CheckLine]) -> str:
     head = (
         "<th>Check</th><th>Severity</th><th>Result</th><th class='num'>Entities checked</th>"
         "<th class='num'>Errors</th><th class='num'>Warnings</th><th class='num'>Infos</th>"
-        "<th class='num'>Out of window</th><th class='num'>Blocked by quarantine</th>"
+        "<th class='num'>Out of window</th>"
+        "<th class='num' title='comparisons blocked by quarantine'>Blocked</th>"
         "<th class='num'>Σ |difference|</th>"
         "<th>Skipped because</th>"
     )
@@ -384,7 +385,7 @@ def _checks_table(checks: Iterable[CheckLine]) -> str:
         '<section class="panel"><h2>Checks</h2>'
         '<p class="hint">Open breaks per check. Entries whose counterpart lies outside the '
         "extracted window are counted as out of window, not as breaks; comparisons that "
-        "include a record that cannot be trusted, as blocked by quarantine.</p>"
+        "include a record that cannot be trusted, as blocked (by quarantine).</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
     )
 
