@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import polars as pl
 
 from extract.engine import SliceResult
@@ -292,9 +293,10 @@ def load_raw_pages(
     """
     batches: dict[str, list[tuple[Lineage, Sequence[Any]]]] = {}
     for i, page in enumerate(pages):
-        model = None
+        model = order_type = None
         if page.stream == "orders":
             model = "ShareBalance" if page.request_path.endswith("/sharebalance") else "Standard"
+            order_type = _asked_order_type(page.request_params)
         lineage = Lineage(
             dialect=dialect,
             run_id=run_id,
@@ -302,6 +304,7 @@ def load_raw_pages(
             response_id=page.response_id,
             card_model=model,
             service_at=page.service_at,
+            order_type=order_type,
         )
         if page_items is not None:
             items: Any = page_items[i]
@@ -359,3 +362,16 @@ def unsnapshotted(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, O
         """
     ).fetchall()
     return {r[0] for r in cards}, {r[0]: OrderRef(r[0], r[1], r[2]) for r in orders}
+
+
+def _asked_order_type(request_params: str | None) -> str | None:
+    """The ``OrderType`` an order query asked for (either dialect's spelling), if any."""
+    try:
+        params = orjson.loads(request_params or "{}")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(params, dict):
+        return None
+    value = params.get("OrderType", params.get("orderType"))
+    return value if isinstance(value, str) and value else None
+

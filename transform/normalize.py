@@ -295,6 +295,7 @@ class Lineage:
     response_id: str | None
     card_model: str | None = None  # orders: which endpoint answered (Standard/ShareBalance)
     service_at: datetime | None = None  # the service's clock (the reply's Date header)
+    order_type: str | None = None  # orders: the type asked for (a shortened reply omits it)
 
 
 @dataclass(frozen=True)
@@ -848,7 +849,9 @@ def _first_card(r: _Fields, key: str, name: str) -> str | None:
 
 def _order(r: _Fields, lineage: Lineage) -> Row:
     item = r.item
-    order_type = r.text("order_type", "orderType")
+    # the type the reply says, else the one the query asked for (the v2.0 document's
+    # walkthrough prints order replies without orderType)
+    order_type = r.text("order_type", "orderType") or lineage.order_type
     principal_field = _first_present(
         item, ("totalTopUpAmount", "topUpAmount", "withdrawAmount", "refundAmount")
     )
@@ -1090,7 +1093,10 @@ class _Batch:
     def add_page(self, lineage: Lineage, items: Sequence[Any]) -> None:
         mapper: _Mapper = _lookup(_MAPPERS, self.stream, lineage.dialect)
         key_field: str = _lookup(_KEY_FIELD, self.stream, lineage.dialect)
-        page = _Page(_lookup(_REQUIRED, self.stream, lineage.dialect))
+        required: tuple[str, ...] = _lookup(_REQUIRED, self.stream, lineage.dialect)
+        if lineage.order_type is not None:  # asked for by type: the reply may leave it out
+            required = tuple(f for f in required if f != "orderType")
+        page = _Page(required)
         fast = _FastReader(page.required)
         fast_row = _lookup(_FAST_ROWS, self.stream, lineage.dialect) if USE_FAST_READER else None
         cols = self.cols

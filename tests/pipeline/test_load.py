@@ -208,3 +208,36 @@ def test_overlapping_windows_in_any_order_give_identical_core_tables(
         run_pipeline(world, "v2.0", pieces, run_id=f"w{i}", start=start, end=end, full_refresh=True)
     assert _content(pieces) == _content(whole)
     assert_nothing_lost(pieces)
+
+
+def test_an_order_reply_without_order_type_loads_as_the_type_asked_for() -> None:
+    """The v2.0 document's walkthrough prints order replies without orderType: the run asked
+    for the order by type (from its log), so that is the order's type."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from extract.state import RawPage, Store
+    from transform.load import init_schema, load_raw_pages
+
+    order = {"orderNo": "O-9", "customerOrderNo": "MY-1", "status": "Completed",
+             "cardId": "c9", "transFee": 1.0}  # fmt: skip
+    page = RawPage(
+        stream="orders",
+        slice_from=None,
+        slice_to=None,
+        page_no=1,
+        request_path="/v1/orders/sharebalance",
+        request_params=orjson.dumps({"OrderType": "ApplyCard", "OrderNo": "O-9"}).decode(),
+        response_id="r",
+        fetched_at=datetime(2026, 12, 1, tzinfo=UTC),
+        item_count=1,
+        payload=orjson.dumps({"data": order, "hasError": False, "responseId": "r"}).decode(),
+    )
+    con = duckdb.connect()
+    Store(con)
+    init_schema(con)
+    counts = load_raw_pages(con, [page], None, "v2.0", "r1")
+    assert counts["orders"].quarantined == 0
+    row = con.execute("select order_type, card_model, fee_amount from core.orders").fetchall()
+    assert [(t, m) for t, m, _ in row] == [("ApplyCard", "ShareBalance")]

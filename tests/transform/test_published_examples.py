@@ -27,7 +27,7 @@ import asyncio
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -67,6 +67,7 @@ class Example:
     stream: str  # a stream of transform.normalize, or "ping"
     rows: list[dict[str, Any]] = field(default_factory=list)  # hand-checked, one per record
     model: str | None = None  # orders: the endpoint that answers it (Standard / ShareBalance)
+    asked: str | None = None  # orders: the OrderType the run's query sends (from the log)
     fee_items: list[tuple[str, Decimal, str]] | None = None  # card logs: (type, amount, cur)
 
 
@@ -148,24 +149,28 @@ EXAMPLES: dict[str, Example] = {
         [
             {
                 "order_no": "C1000-20250421-ABC1",
+                "order_type": "ApplyCard",  # as asked: the reply omits it
                 "customer_order_no": "MYORDER_001",
                 "status": "Pending",
                 "card_model": SHARE,
             }
         ],
         model=SHARE,
+        asked="ApplyCard",  # the shortened reply has no orderType
     ),
     "v2.0/scenario1_order_sharebalance_query": Example(
         "orders",
         [
             {
                 "order_no": "C1000-20250421-ABC1",
+                "order_type": "ApplyCard",  # as asked: the reply omits it
                 "status": "Completed",
                 "card_id": "680861234567890abcdef",
                 "card_model": SHARE,
             }
         ],
         model=SHARE,
+        asked="ApplyCard",  # the shortened reply has no orderType
     ),
     # ---- the v1.4 reference (cardepass-openapi-reference-v1.4.md) ----
     "v1.4/ping": Example("ping", [{"response_id": "00000000-0000-0000-0000-000000000000"}]),
@@ -621,7 +626,10 @@ def run_example(name: str, body: bytes | None = None) -> tuple[Normalized, Valid
     items, kept = items_as_a_run_reads_them(name, content, example.stream)
     envelope = exact_json(content)
     response_id = envelope.get("responseId") if isinstance(envelope, dict) else None
-    page = lineage(dialect_of(name), response_id=response_id, card_model=example.model)
+    page = replace(
+        lineage(dialect_of(name), response_id=response_id, card_model=example.model),
+        order_type=example.asked,
+    )
     normalized = normalize(example.stream, [(page, items)])
     return normalized, validate(example.stream, normalized), kept
 
