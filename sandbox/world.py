@@ -669,4 +669,3 @@ def _chain_from(logs: AccountLogs, currency: str, start_ms: int) -> None:
     logs.blocked_after[tail] = blocked + np.cumsum(
         np.where(moves_blocked, -logs.trans_cents[tail], 0)
     )
-

@@ -18,7 +18,7 @@ from support.expect import expected_requests
 from extract.auth import ClientCredentials
 from extract.run import ExtractionReport, ExtractSettings, run_extraction
 from extract.state import Store
-from extract.streams import DIALECTS, STREAM_NAMES, StreamName
+from extract.streams import DIALECTS, STREAM_NAMES, Endpoint, StreamName
 from sandbox.app import create_app
 from sandbox.faults import parse_faults
 from sandbox.world import World
@@ -26,6 +26,13 @@ from sandbox.world import World
 END = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 DAY_MS = 86_400_000
 SECRET = "s3cr3t-client-value"
+
+
+def _id(endpoint: Endpoint, item: Any) -> str:
+    """The item's id (every item the sandbox serves has one)."""
+    key = endpoint.item_id(item)
+    assert key is not None, item
+    return key
 
 
 def settings(**over: Any) -> ExtractSettings:
@@ -92,7 +99,7 @@ def test_backfill_returns_exactly_the_ground_truth(dialect: str, size: str) -> N
     assert not report.failed
     for stream in STREAM_NAMES:
         endpoint = DIALECTS[dialect].endpoints[stream]
-        got = [endpoint.item_id(i) for i in items_in(store.con, dialect, stream)]
+        got = [_id(endpoint, i) for i in items_in(store.con, dialect, stream)]
         assert len(got) == len(set(got)), f"{stream}: an item twice"
         assert sorted(got) == sorted(truth(world, dialect, stream)), stream
         assert store.watermark(stream) == END.date()
@@ -168,8 +175,8 @@ def test_transient_faults_are_survived_with_nothing_lost(dialect: str) -> None:
     assert report.throttled > 0, "429s slow the run down"
     for stream in STREAM_NAMES:
         endpoint = DIALECTS[dialect].endpoints[stream]  # type: ignore[index]
-        want = sorted(endpoint.item_id(i) for i in items_in(clean.con, dialect, stream))
-        got = sorted(endpoint.item_id(i) for i in items_in(faulty.con, dialect, stream))
+        want = sorted(_id(endpoint, i) for i in items_in(clean.con, dialect, stream))
+        got = sorted(_id(endpoint, i) for i in items_in(faulty.con, dialect, stream))
         assert got == want, stream
 
 
@@ -203,7 +210,7 @@ def test_repeated_items_and_cursors_are_rewalked_or_fail_loudly(fault: str) -> N
     for stream in STREAM_NAMES:
         o = report.streams[stream]
         endpoint = DIALECTS["v2.0"].endpoints[stream]
-        got = [endpoint.item_id(i) for i in items_in(store.con, "v2.0", stream)]
+        got = [_id(endpoint, i) for i in items_in(store.con, "v2.0", stream)]
         assert len(got) == len(set(got)), "never an item twice in raw pages"
         if o.error is None:
             lo = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
@@ -283,5 +290,5 @@ def test_timeouts_over_real_http_are_retried_with_nothing_lost() -> None:
     assert any(r["fault"] == "slow" for r in app.state.sandbox.requests)
     for stream in STREAM_NAMES:
         endpoint = DIALECTS["v2.0"].endpoints[stream]
-        got = sorted(endpoint.item_id(i) for i in items_in(store.con, "v2.0", stream))
+        got = sorted(_id(endpoint, i) for i in items_in(store.con, "v2.0", stream))
         assert got == sorted(truth(world, "v2.0", stream)), stream

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from extract.auth import ClientCredentials
 from extract.client import CardepassClient, make_client
 from extract.engine import SliceResult, extract_streams
-from extract.streams import DIALECTS, STREAM_NAMES, DialectName, StreamName
+from extract.streams import DIALECTS, STREAM_NAMES, DialectName, Endpoint, StreamName
 
 TICKS_PER_SECOND = 10_000_000
 TICKS_PER_DAY = 86_400 * TICKS_PER_SECOND
@@ -44,6 +44,15 @@ PAGE_SIZE = 3  # small pages, so a slice walks several of them
 
 
 # -- ticks: the fake service's own clock, independent of extract/ ---------------------
+
+
+def _id(endpoint: Endpoint, item: Any) -> str:
+    """The item's id (every item the sandbox serves has one)."""
+    key = endpoint.item_id(item)
+    assert key is not None, item
+    return key
+
+
 def day_ticks(day: date) -> int:
     """The first tick of ``day`` (UTC), counted from the Unix epoch."""
     return (day.toordinal() - _EPOCH_ORDINAL) * TICKS_PER_DAY
@@ -214,7 +223,7 @@ async def extract_all(
 
     def sink(result: SliceResult) -> None:
         endpoint = DIALECTS[dialect].endpoints[result.slice.stream]
-        fetched[result.slice.stream] += [endpoint.item_id(i) for i in result.items]
+        fetched[result.slice.stream] += [_id(endpoint, i) for i in result.items]
 
     async with CardepassClient(http, retry_attempts=0) as api:
         outcomes = await extract_streams(

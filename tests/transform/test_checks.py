@@ -127,7 +127,7 @@ def brk(
     *,
     severity: str = "error",
     entity_type: str = "order",
-    currency: str = "USD",
+    currency: str | None = "USD",
 ) -> Break:
     def dec(v: Any) -> Decimal | None:
         return None if v is None else D(v)
