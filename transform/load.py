@@ -374,4 +374,3 @@ def _asked_order_type(request_params: str | None) -> str | None:
         return None
     value = params.get("OrderType", params.get("orderType"))
     return value if isinstance(value, str) and value else None
-
