@@ -41,6 +41,14 @@ app = typer.Typer(
 
 SANDBOX_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's documented, public default
 SCENARIO_HELP = "A scenario of planted breaks (see `cardrecon sandbox --list-scenarios`)."
+# The connection options `run` and `doctor` share (the same settings, the same help).
+BaseUrlOption = Annotated[
+    str | None, typer.Option(help="cardepass API base URL (CARDEPASS_BASE_URL).")
+]
+ClientIdOption = Annotated[str | None, typer.Option(help="OAuth client id (CARDEPASS_CLIENT_ID).")]
+ClientSecretOption = Annotated[
+    str | None, typer.Option(help="OAuth client secret (CARDEPASS_CLIENT_SECRET).")
+]
 LABEL_HELP = "Account label (CARDREC_LABEL): names the report folder; letters, digits, . _ -"
 EXIT_BREAKS = 3  # --fail-on-breaks and the verdict is `breaks`
 
@@ -330,15 +338,9 @@ def _leave_interrupted(outcome: Outcome, plan: RunPlan, demo: bool) -> NoReturn:
 
 @app.command()
 def run(
-    base_url: Annotated[
-        str | None, typer.Option(help="cardepass API base URL (CARDEPASS_BASE_URL).")
-    ] = None,
-    client_id: Annotated[
-        str | None, typer.Option(help="OAuth client id (CARDEPASS_CLIENT_ID).")
-    ] = None,
-    client_secret: Annotated[
-        str | None, typer.Option(help="OAuth client secret (CARDEPASS_CLIENT_SECRET).")
-    ] = None,
+    base_url: BaseUrlOption = None,
+    client_id: ClientIdOption = None,
+    client_secret: ClientSecretOption = None,
     from_: Annotated[
         str | None,
         typer.Option(
@@ -500,15 +502,9 @@ def _demo(
 
 @app.command()
 def doctor(
-    base_url: Annotated[
-        str | None, typer.Option(help="cardepass API base URL (CARDEPASS_BASE_URL).")
-    ] = None,
-    client_id: Annotated[
-        str | None, typer.Option(help="OAuth client id (CARDEPASS_CLIENT_ID).")
-    ] = None,
-    client_secret: Annotated[
-        str | None, typer.Option(help="OAuth client secret (CARDEPASS_CLIENT_SECRET).")
-    ] = None,
+    base_url: BaseUrlOption = None,
+    client_id: ClientIdOption = None,
+    client_secret: ClientSecretOption = None,
     dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
     db: Annotated[
         Path | None,
