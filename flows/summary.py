@@ -70,16 +70,30 @@ def summary_markdown(result: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "| check | currency | checked | errors | warnings | info | abs difference | note |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| check | currency | checked | errors | warnings | info | blocked by quarantine | "
+        "abs difference | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     lines += [
         f"| {r['name']} | {r['currency'] or ''} | {r['entities_checked'] or ''} | "
         f"{r['errors'] or 0} | {r['warnings'] or 0} | {r['infos'] or 0} | "
-        f"{r['abs_difference'] or ''} | {r['note'] or ''} |"
+        f"{r.get('blocked_by_quarantine') or 0} | {r['abs_difference'] or ''} | "
+        f"{r['note'] or ''} |"
         for r in summary
         if r["section"] == "check"
     ]
+    untrusted = sum(
+        int(r["errors"] or 0)
+        for r in summary
+        if r["section"] == "check" and r["name"] == "quarantined_record"
+    )
+    if untrusted:
+        lines[4:4] = [
+            f"**{untrusted} untrusted record(s)**: quarantined and not replaced "
+            "(`quarantined_record` breaks); the comparisons that include them are counted as "
+            "blocked by quarantine, not compared.",
+            "",
+        ]
     lines += ["", "| amount on hold | currency |", "|---:|---|"]
     lines += [
         f"| {r['amount_on_hold']} | {r['currency']} |" for r in summary if r["section"] == "hold"

@@ -171,3 +171,13 @@ def test_the_console_says_untrusted_records_and_never_that_a_blocked_check_ties(
     )
     tie_line = next(line for line in text.splitlines() if line.startswith("tie out:"))
     assert "fee_mismatch" in tie_line and "ledger_missing_txn" not in tie_line
+
+
+def test_the_markdown_artifact_says_how_many_records_are_untrusted(result: dict[str, Any]) -> None:
+    rows = [dict(r) for r in result["summary"]]
+    assert "untrusted record" not in summary_markdown(result)  # none in this run
+    rows.append({**next(r for r in rows if r["section"] == "check"), "name": "quarantined_record",
+                 "errors": 2, "blocked_by_quarantine": 0})  # fmt: skip
+    markdown = summary_markdown(result | {"summary": rows})
+    assert "**2 untrusted record(s)**: quarantined and not replaced" in markdown
+    assert "| blocked by quarantine |" in markdown
