@@ -53,6 +53,7 @@ REPLICATED = (
     "core.orders",
 )
 CORE_COUNTS = ("transactions", "card_account_logs", "account_logs")
+COUNTED = ("entities_checked", "breaks", "out_of_window", "blocked_by_quarantine")  # as the peer
 
 
 def _counts(con: Any) -> dict[str, int]:
@@ -78,8 +79,7 @@ def generate(args: dict[str, Any]) -> dict[str, Any]:
     as_of = datetime.fromtimestamp(world.as_of / 1000, UTC)
     base = reconcile(con, "base", as_of)
     base_checks = {
-        r["check"]: (r["entities_checked"], r["breaks"], r["out_of_window"])
-        for r in base.checks.iter_rows(named=True)
+        r["check"]: tuple(r[c] for c in COUNTED) for r in base.checks.iter_rows(named=True)
     }
     con.execute("delete from recon.breaks")  # the scaled run starts with no history
     con.execute("delete from recon.check_runs")
@@ -136,10 +136,7 @@ def cardrecon(args: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     result = reconcile(con, "scaled", as_of)
     seconds = time.perf_counter() - t0
-    checks = {
-        r["check"]: (r["entities_checked"], r["breaks"], r["out_of_window"])
-        for r in result.checks.iter_rows(named=True)
-    }
+    checks = {r["check"]: tuple(r[c] for c in COUNTED) for r in result.checks.iter_rows(named=True)}
     con.close()
     return {
         "seconds": seconds,
