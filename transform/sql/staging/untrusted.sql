@@ -20,19 +20,31 @@ q as (
     join kinds k using (stream)
 ),
 valid as (
+    -- the latest valid fetch of each quarantined key (only those: the core tables are large)
     select 'transactions' as stream, transaction_id as item_key, max(fetched_at) as fetched
-    from core.transactions group by all
-    union all
-    select 'card_account_logs', account_log_id, max(fetched_at) from core.card_account_logs
+    from core.transactions
+    where transaction_id in (select item_key from q where stream = 'transactions')
     group by all
     union all
-    select 'account_logs', account_log_id, max(fetched_at) from core.account_logs group by all
+    select 'card_account_logs', account_log_id, max(fetched_at) from core.card_account_logs
+    where account_log_id in (select item_key from q where stream = 'card_account_logs')
+    group by all
     union all
-    select 'orders', order_no, max(fetched_at) from core.orders group by all
+    select 'account_logs', account_log_id, max(fetched_at) from core.account_logs
+    where account_log_id in (select item_key from q where stream = 'account_logs')
+    group by all
     union all
-    select 'cards', card_id, max(fetched_at) from core.card_snapshots group by all
+    select 'orders', order_no, max(fetched_at) from core.orders
+    where order_no in (select item_key from q where stream = 'orders')
+    group by all
     union all
-    select 'accounts', currency, max(fetched_at) from core.account_snapshots group by all
+    select 'cards', card_id, max(fetched_at) from core.card_snapshots
+    where card_id in (select item_key from q where stream = 'cards')
+    group by all
+    union all
+    select 'accounts', currency, max(fetched_at) from core.account_snapshots
+    where currency in (select item_key from q where stream = 'accounts')
+    group by all
 ),
 records as (
     select
