@@ -37,6 +37,7 @@ __all__ = [
     "Slice",
     "SliceResult",
     "StreamOutcome",
+    "collect_orders",
     "extract_streams",
     "plan_slices",
 ]
@@ -237,7 +238,7 @@ async def extract_streams(
                     card = endpoint.card_id(item)
                     if card:
                         outcome.card_ids.add(card)
-                    _collect_orders(stream, item, card, outcome.order_refs)
+                    collect_orders(stream, item, card, outcome.order_refs)
                 maybe = sink(result)
                 if maybe is not None:
                     await maybe
@@ -261,7 +262,7 @@ async def extract_streams(
     return outcomes
 
 
-def _collect_orders(
+def collect_orders(
     stream: StreamName, item: Any, card: str | None, refs: dict[str, OrderRef]
 ) -> None:
     """Order numbers a log refers to, with the order type to ask for."""

@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from extract.client import ApiResponse
-from extract.engine import _collect_orders
+from extract.engine import collect_orders
 from extract.errors import AuthError, CardepassError, NoApiError, PaginationError, redact_text
 from extract.run import ExtractSettings, Session, exact_json
 from extract.snapshots import OrderRef, take_snapshots
@@ -496,7 +496,7 @@ class _Refs:
             self.card = card
         if self.order is None:
             found: dict[str, OrderRef] = {}
-            _collect_orders(stream, item, card, found)
+            collect_orders(stream, item, card, found)
             self.order = next(iter(found.values()), None)
 
 
