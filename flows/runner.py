@@ -314,10 +314,16 @@ def _print_checks(console: Console, checks: list[dict[str, Any]]) -> None:
         r["name"]: int(r["blocked_by_quarantine"]) for r in checks if r.get("blocked_by_quarantine")
     }
     noted = {r["name"] for r in breaking} | set(infos) | set(outside) | set(blocked)
-    clean = sorted({r["name"] for r in checks if not r["note"]} - noted)
+    # a check that had nothing to compare (no quarantined record at all) did not "tie"
+    empty = {r["name"] for r in checks if not r["note"] and not r["entities_checked"]}
+    clean = sorted({r["name"] for r in checks if not r["note"]} - noted - empty)
     skipped = sorted({r["name"] for r in checks if r["note"]})
     if clean:
         console.print(f"[green]tie out:[/] {', '.join(clean)}", highlight=False)
+    if empty - noted:
+        console.print(
+            f"[dim]nothing to compare:[/] {', '.join(sorted(empty - noted))}", highlight=False
+        )
     if outside:
         counts = ", ".join(f"{name} {n:,}" for name, n in sorted(outside.items()))
         console.print(

@@ -356,6 +356,8 @@ def _checks_table(checks: Iterable[CheckLine]) -> str:
             result = '<span class="pill skipped">skipped</span>'
         elif c.open_breaks:
             result = _pill(c.severity, "breaks")
+        elif not c.entities_checked:  # e.g. quarantined_record with nothing quarantined
+            result = '<span class="pill zero">nothing to compare</span>'
         elif c.out_of_window or c.blocked_by_quarantine:  # some were not made: not "ties"
             result = '<span class="pill zero">ties where compared</span>'
         else:

@@ -145,11 +145,11 @@ def test_a_closed_period_never_says_its_snapshots_tie() -> None:
 def test_the_console_says_untrusted_records_and_never_that_a_blocked_check_ties() -> None:
     from flows.runner import _print_checks
 
-    def row(name: str, errors: int = 0, blocked: int = 0) -> dict[str, Any]:
+    def row(name: str, errors: int = 0, blocked: int = 0, checked: int = 10) -> dict[str, Any]:
         return {
             "name": name, "currency": None, "errors": errors, "warnings": 0, "infos": 0,
             "abs_difference": 0, "out_of_window": 0, "note": None,
-            "blocked_by_quarantine": blocked,
+            "blocked_by_quarantine": blocked, "entities_checked": checked,
         }  # fmt: skip
 
     buf = io.StringIO()
@@ -181,3 +181,21 @@ def test_the_markdown_artifact_says_how_many_records_are_untrusted(result: dict[
     markdown = summary_markdown(result | {"summary": rows})
     assert "**2 untrusted record(s)**: quarantined and not replaced" in markdown
     assert "| blocked by quarantine |" in markdown
+
+
+def test_a_check_with_nothing_to_compare_is_not_said_to_tie() -> None:
+    from flows.runner import _print_checks
+
+    base = {"currency": None, "errors": 0, "warnings": 0, "infos": 0, "abs_difference": 0,
+            "out_of_window": 0, "note": None, "blocked_by_quarantine": 0}  # fmt: skip
+    buf = io.StringIO()
+    _print_checks(
+        Console(file=buf, width=200, color_system=None),
+        [
+            base | {"name": "quarantined_record", "entities_checked": 0},
+            base | {"name": "fee_mismatch", "entities_checked": 5},
+        ],
+    )
+    lines = buf.getvalue().splitlines()
+    assert "tie out: fee_mismatch" in lines
+    assert "nothing to compare: quarantined_record" in lines

@@ -307,3 +307,12 @@ def test_untrusted_records_and_what_they_blocked_are_said_and_nothing_blocked_ti
     said = dict(rows)
     for check, _ in loaded.blocked:
         assert "ties</span>" not in said[check] or "where compared" in said[check], check
+
+
+def test_a_check_that_compared_nothing_is_not_said_to_tie() -> None:
+    con = recon_db([], verdict="reconciled")
+    con.execute("update recon.check_runs set entities_checked = 0 where \"check\" = 'card_balance'")
+    html = render_html(load_report(con, RUN))
+    row = re.search(r'<td class="check">card_balance</td>.*?</tr>', html, flags=re.S)
+    assert row is not None and "nothing to compare" in row.group(0)
+    assert "pill ok" not in row.group(0)
