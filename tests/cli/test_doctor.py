@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 
 from extract.run import exact_json
 from flows.cli import app
-from flows.doctor import KNOWN_FIELDS, READ_FIELDS, unknown_fields
 from sandbox import render
 from sandbox.app import create_app
 from sandbox.faults import parse_faults
 from sandbox.server import serve_in_thread
 from sandbox.world import World
+from transform.known_fields import KNOWN_FIELDS, READ_FIELDS, unknown_fields
 from transform.normalize import Lineage, normalize
 
 runner = CliRunner()
