@@ -75,7 +75,15 @@ def test_a_busy_account_reconciles_clean_with_the_service_clock_3_s_apart(
     assert between is not None
     if skew > 0:
         assert between[0] >= 4
+    # (and unless those entries happen to add up to nothing: small fees and top-ups can)
+    currency = world.primary_currency
+    shown, by_our_clock = con.execute(
+        "select s.available_balance, arg_max(a.available_balance, (a.trans_at, a.account_log_id)) "
+        "from core.account_snapshots s join core.account_logs a using (currency) "
+        "where s.currency = ? and a.trans_at <= ? group by all",
+        [currency, ours],
+    ).fetchall()[0]
     con.execute("update core.account_snapshots set service_at = null")
     reconcile(con, "r2", datetime.now(UTC))
-    if between[0]:
+    if between[0] and shown != by_our_clock:
         assert [c for c, _ in open_breaks(con)] == ["account_balance"]
