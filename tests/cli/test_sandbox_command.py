@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from typer.testing import CliRunner
 
@@ -9,6 +11,17 @@ from flows.cli import app
 from sandbox.scenarios import SCENARIOS
 
 runner = CliRunner()
+
+
+def start_sandbox(**over: Any) -> tuple[Any, str]:
+    """The app `cardrecon sandbox` would serve: a tiny v1.4 world, with ``over`` applied."""
+    from flows.cli import _start_sandbox
+
+    options: dict[str, Any] = {
+        "scenario": "clean", "dialect": "v1.4", "faults": None, "seed": 1, "size": "tiny",
+        "client_id": "sandbox", "client_secret": "x", "token_ttl": 60, "manifest": None,
+    }  # fmt: skip
+    return _start_sandbox(**(options | over))
 
 
 def test_list_scenarios_names_every_scenario() -> None:
@@ -89,20 +102,8 @@ def test_sandbox_command_answers_the_client_documents_curl_examples() -> None:
 
 
 def test_manifest_option_writes_the_planted_breaks(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from flows.cli import _start_sandbox
-
     path = tmp_path / "m" / "manifest.json"
-    _start_sandbox(
-        scenario="drifted_card_balance",
-        dialect="v1.4",
-        faults=None,
-        seed=1,
-        size="tiny",
-        client_id="sandbox",
-        client_secret="x",
-        token_ttl=60,
-        manifest=path,
-    )
+    start_sandbox(scenario="drifted_card_balance", manifest=path)
     manifest = orjson.loads(path.read_bytes())
     assert manifest["breaks"][0]["check"] == "card_balance"
     assert manifest["dialect"] == "v1.4"
@@ -117,22 +118,7 @@ def test_live_shapes_a_skewed_clock_and_a_busy_account(tmp_path) -> None:  # typ
 
     import httpx
 
-    from flows.cli import _start_sandbox
-
-    app_, info = _start_sandbox(
-        scenario="clean",
-        dialect="v1.4",
-        faults=None,
-        seed=1,
-        size="tiny",
-        client_id="sandbox",
-        client_secret="x",
-        token_ttl=60,
-        manifest=None,
-        shapes="live",
-        clock_skew=-3.0,
-        busy=True,
-    )
+    app_, info = start_sandbox(shapes="live", clock_skew=-3.0, busy=True)
     assert info.endswith("live shapes, clock -3 s, busy")
 
     async def go() -> tuple[httpx.Response, httpx.Response]:
