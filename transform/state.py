@@ -1,4 +1,4 @@
-"""What extraction keeps in DuckDB: the raw pages and the per-stream watermark.
+"""What a run keeps of the wire in DuckDB: the raw pages and the per-stream watermark.
 
 ``raw.pages`` holds every page exactly as it came back (card numbers and CVVs
 removed from card snapshots before anything is stored): the audit trail and the
@@ -12,16 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 
-__all__ = ["RawPage", "Store", "memory_size"]
+__all__ = ["RAW_SCHEMA_SQL", "PageRecord", "Store", "memory_size"]
 
-SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
+RAW_SCHEMA_SQL = (Path(__file__).parent / "sql" / "raw.sql").read_text(encoding="utf-8")
 
 PAGES_SCHEMA = pa.schema(
     [
@@ -41,21 +41,31 @@ PAGES_SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RawPage:
-    """One page to land in ``raw.pages``."""
+class PageRecord(Protocol):
+    """One page to land in ``raw.pages`` (extract's ``Page`` is one; so is a stored row)."""
 
-    stream: str
-    slice_from: date | None
-    slice_to: date | None
-    page_no: int
-    request_path: str
-    request_params: str  # JSON text
-    response_id: str | None
-    fetched_at: datetime
-    item_count: int
-    payload: str  # JSON text
-    service_at: datetime | None = None  # the reply's Date header: the service's clock
+    @property
+    def stream(self) -> str: ...
+    @property
+    def slice_from(self) -> date | None: ...
+    @property
+    def slice_to(self) -> date | None: ...
+    @property
+    def page_no(self) -> int: ...
+    @property
+    def request_path(self) -> str: ...
+    @property
+    def request_params(self) -> str: ...  # JSON text
+    @property
+    def response_id(self) -> str | None: ...
+    @property
+    def fetched_at(self) -> datetime: ...
+    @property
+    def item_count(self) -> int: ...
+    @property
+    def payload(self) -> str: ...  # JSON text
+    @property
+    def service_at(self) -> datetime | None: ...  # the reply's Date header
 
 
 class Store:
@@ -63,7 +73,7 @@ class Store:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        self.con.execute(SCHEMA_SQL)
+        self.con.execute(RAW_SCHEMA_SQL)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -98,7 +108,7 @@ class Store:
     def _memory_limit(self) -> str:
         return str(self.con.execute("select current_setting('memory_limit')").fetchall()[0][0])
 
-    def land_pages(self, run_id: str, pages: Sequence[RawPage]) -> None:
+    def land_pages(self, run_id: str, pages: Sequence[PageRecord]) -> None:
         """Append pages in one bulk insert from Arrow (call inside a transaction)."""
         if not pages:
             return

@@ -8,7 +8,8 @@ import duckdb
 import orjson
 import pytest
 
-from extract.state import RawPage, Store
+from extract.records import RawPage
+from transform.state import Store
 
 
 def _order_page(order_no: str, status: str) -> RawPage:
