@@ -124,8 +124,8 @@ def cardrecon(args: dict[str, Any]) -> dict[str, Any]:
 
     from extract.auth import ClientCredentials
     from extract.run import ExtractSettings, Session
-    from extract.state import Store
     from transform.load import init_schema, load_slices
+    from transform.state import Store
 
     first, last = date.fromisoformat(args["first"]), date.fromisoformat(args["last"])
     settings = ExtractSettings(

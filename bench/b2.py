@@ -57,8 +57,9 @@ def land(args: dict[str, Any]) -> dict[str, Any]:
 def _process(landed: str, out: str) -> int:
     import duckdb
 
-    from extract.state import RawPage, Store
+    from extract.records import RawPage
     from transform.load import init_schema, load_raw_pages
+    from transform.state import Store
 
     src = duckdb.connect(landed, read_only=True)
     con = duckdb.connect(out)
@@ -86,8 +87,8 @@ def _imports() -> None:
     """Import what processing needs before the clock starts (pandera alone takes ~2 s)."""
     import duckdb  # noqa: F401
 
-    import extract.state  # noqa: F401
-    import transform.load  # noqa: F401
+    import transform.load
+    import transform.state  # noqa: F401
 
 
 def cardrecon(args: dict[str, Any]) -> dict[str, Any]:

@@ -213,9 +213,9 @@ def load_world(
 
     from extract.auth import ClientCredentials
     from extract.run import ExtractSettings, run_extraction
-    from extract.state import Store
     from sandbox.app import create_app
     from transform.load import init_schema, load_slices, load_snapshots
+    from transform.state import Store
 
     store = Store(con)
     init_schema(con)

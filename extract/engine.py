@@ -28,8 +28,7 @@ from extract.client import ApiResponse, CardepassClient
 from extract.errors import CardepassError, PaginationError
 from extract.limiter import AdaptiveLimiter
 from extract.pagination import MAX_PAGE_SIZE, Params, walk
-from extract.snapshots import OrderRef
-from extract.state import RawPage
+from extract.records import OrderRef, RawPage
 from extract.streams import FUNDING_TYPES, Dialect, Endpoint, StreamName
 
 __all__ = [

@@ -26,9 +26,10 @@ from extract.client import ApiResponse, CardepassClient, make_client, validate_b
 from extract.engine import SliceResult, StreamOutcome, extract_streams
 from extract.errors import AuthError, CardepassError, Forbidden, NoApiError, Unauthorized
 from extract.limiter import AdaptiveLimiter
-from extract.snapshots import OrderRef, SnapshotProgress, SnapshotResult, take_snapshots
-from extract.state import RawPage, Store
+from extract.records import OrderRef, RawPage
+from extract.snapshots import SnapshotProgress, SnapshotResult, take_snapshots
 from extract.streams import DIALECTS, STREAM_NAMES, DialectName, StreamName, detect_dialect
+from transform.state import Store  # moved out of extract by the redesign (in progress)
 
 __all__ = ["ExtractSettings", "ExtractionReport", "plan_windows", "run_extraction"]
 

@@ -35,7 +35,7 @@ import orjson
 from extract.client import ApiResponse, CardepassClient
 from extract.errors import CardepassError, NotFound
 from extract.limiter import AdaptiveLimiter
-from extract.state import RawPage
+from extract.records import OrderRef, RawPage
 from extract.streams import ACCOUNTS, CARDS, ORDERS, Dialect
 
 __all__ = [
@@ -50,13 +50,6 @@ log = logging.getLogger(__name__)
 SENSITIVE_CARD_FIELDS = frozenset(
     {"cardNumber", "cardNo", "cvv", "cvv2", "cvc", "pan", "expirationMMYY", "expiryDate"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRef:
-    order_no: str
-    order_type: str
-    card_id: str | None
 
 
 class SnapshotProgress(Protocol):

@@ -33,8 +33,9 @@ from rich.table import Table
 from extract.client import ApiResponse
 from extract.engine import collect_orders
 from extract.errors import AuthError, CardepassError, NoApiError, PaginationError, redact_text
+from extract.records import OrderRef
 from extract.run import ExtractSettings, Session, exact_json
-from extract.snapshots import OrderRef, take_snapshots
+from extract.snapshots import take_snapshots
 from extract.streams import (
     ACCOUNTS,
     CARDS,

@@ -42,7 +42,6 @@ from extract.run import (
     shared_auth,
 )
 from extract.snapshots import SnapshotProgress, SnapshotResult
-from extract.state import Store
 from extract.streams import STREAM_NAMES, DialectName, StreamName
 from flows.crashpoints import crashpoint
 from flows.settings import ConfigError, Settings, database_error, extract_settings, load
@@ -57,6 +56,7 @@ from transform.reconcile import (
     reconcile,
     write_summary,
 )
+from transform.state import Store
 
 Progress = SnapshotProgress  # progress(name, done, items, total=None): streams and snapshots
 

@@ -18,9 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from extract.auth import ClientCredentials
 from extract.run import ExtractSettings
-from extract.state import memory_size
 from extract.streams import DIALECTS, STREAM_NAMES, DialectName, StreamName
 from transform.reconcile import DEFAULT_LABEL
+from transform.state import memory_size
 
 DEFAULT_DB = Path("data/cardrecon.duckdb")
 DEFAULT_REPORTS = Path("data/reports")  # reports go to <this>/<label>/<run id>/ (cwd-relative)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from extract.run import ExtractSettings, plan_windows
-from extract.state import Store
+from transform.state import Store
 
 T = TypeVar("T")
 # Set by the CLI when the user interrupts (SIGINT, SIGTERM): the run stops at the next safe

@@ -28,9 +28,8 @@ import orjson
 import polars as pl
 
 from extract.engine import SliceResult
+from extract.records import OrderRef, RawPage
 from extract.run import exact_json
-from extract.snapshots import OrderRef
-from extract.state import RawPage
 from transform.normalize import Lineage, Normalized, normalize
 from transform.schemas import Validated, dedupe_latest, validate
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from extract.state import SCHEMA_SQL as EXTRACT_SCHEMA  # raw.pages / meta.state
 from transform.load import init_schema
+from transform.state import RAW_SCHEMA_SQL as EXTRACT_SCHEMA  # raw.pages / meta.state
 
 __all__ = [
     "CHECKS",

@@ -17,11 +17,11 @@ from support.expect import expected_requests
 
 from extract.auth import ClientCredentials
 from extract.run import ExtractionReport, ExtractSettings, run_extraction
-from extract.state import Store
 from extract.streams import DIALECTS, STREAM_NAMES, Endpoint, StreamName
 from sandbox.app import create_app
 from sandbox.faults import parse_faults
 from sandbox.world import World
+from transform.state import Store
 
 END = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 DAY_MS = 86_400_000

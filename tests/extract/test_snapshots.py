@@ -18,11 +18,12 @@ import httpx
 import pytest
 
 from extract.auth import ClientCredentials
+from extract.records import OrderRef
 from extract.run import ExtractSettings, Session
-from extract.snapshots import OrderRef, SnapshotResult
-from extract.state import Store
+from extract.snapshots import SnapshotResult
 from sandbox.app import create_app
 from sandbox.world import World
+from transform.state import Store
 
 END = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

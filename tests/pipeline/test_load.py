@@ -217,8 +217,9 @@ def test_an_order_reply_without_order_type_loads_as_the_type_asked_for() -> None
 
     import orjson
 
-    from extract.state import RawPage, Store
+    from extract.records import RawPage
     from transform.load import init_schema, load_raw_pages
+    from transform.state import Store
 
     order = {"orderNo": "O-9", "customerOrderNo": "MY-1", "status": "Completed",
              "cardId": "c9", "transFee": 1.0}  # fmt: skip

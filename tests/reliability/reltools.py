@@ -25,11 +25,11 @@ import orjson
 
 from extract.auth import ClientCredentials
 from extract.run import ExtractionReport, ExtractSettings, run_extraction
-from extract.state import Store
 from sandbox.app import create_app
 from sandbox.faults import parse_faults
 from sandbox.world import World
 from transform.load import init_schema, load_slices, load_snapshots
+from transform.state import Store
 
 RESULTS_ENV = "CARDREC_RELIABILITY_RESULTS"
 LINEAGE = {"run_id", "fetched_at", "response_id", "quarantined_at"}

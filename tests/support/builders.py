@@ -20,8 +20,8 @@ from typing import Any
 
 import duckdb
 
-from extract.state import SCHEMA_SQL as EXTRACT_SCHEMA
 from transform.load import init_schema
+from transform.state import RAW_SCHEMA_SQL as EXTRACT_SCHEMA
 
 # The test window: history extracted from 2026-01-01 to the end of 2026-01-10 (UTC).
 COVERED_FROM = date(2026, 1, 1)

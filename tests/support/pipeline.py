@@ -11,13 +11,13 @@ import httpx
 
 from extract.auth import ClientCredentials
 from extract.run import ExtractionReport, ExtractSettings, run_extraction
-from extract.state import Store
 from sandbox import scenarios
 from sandbox.app import create_app
 from sandbox.faults import parse_faults
 from sandbox.world import World
 from transform.load import init_schema, load_slices, load_snapshots
 from transform.reconcile import ReconResult, reconcile, write_summary
+from transform.state import Store
 
 
 def world_days(world: World) -> tuple[date, date]:

@@ -17,12 +17,12 @@ import httpx
 
 from extract.auth import ClientCredentials
 from extract.run import ExtractSettings, run_extraction
-from extract.state import Store
 from sandbox import scenarios
 from sandbox.app import create_app
 from sandbox.world import World
 from transform.load import init_schema, load_slices, load_snapshots
 from transform.reconcile import reconcile, write_summary
+from transform.state import Store
 
 RUN_ID = "run-1"
 BACKFILL_DAYS = 95
