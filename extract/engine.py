@@ -29,7 +29,7 @@ from extract.errors import CardepassError, PaginationError
 from extract.limiter import AdaptiveLimiter
 from extract.pagination import MAX_PAGE_SIZE, Params, walk
 from extract.records import OrderRef, RawPage
-from extract.streams import FUNDING_TYPES, Dialect, Endpoint, StreamName
+from extract.streams import ORDER_LINKS, ApiDialect, Endpoint, StreamName
 
 __all__ = [
     "MAX_SLICE_DAYS",
@@ -176,7 +176,7 @@ class _Walker:
 
 async def extract_streams(
     client: CardepassClient,
-    dialect: Dialect,
+    dialect: ApiDialect,
     windows: Mapping[StreamName, tuple[date, date]],
     sink: Sink,
     *,
@@ -264,16 +264,9 @@ async def extract_streams(
 def collect_orders(
     stream: StreamName, item: Any, card: str | None, refs: dict[str, OrderRef]
 ) -> None:
-    """Order numbers a log refers to, with the order type to ask for."""
-    if not isinstance(item, Mapping):  # normalising quarantines it
-        return
-    if stream == "card_account_logs":
-        no, kind = item.get("cardOrderNo"), item.get("cardAccountLogType")
-    elif stream == "account_logs":
-        no, kind = item.get("orderNo"), item.get("accountTransType")
-        if kind not in FUNDING_TYPES:
-            return
-    else:
-        return
-    if isinstance(no, str) and no and isinstance(kind, str):
-        refs[no] = OrderRef(no, kind, card)
+    """Add the order an item of ``stream`` names (:data:`~extract.streams.ORDER_LINKS`),
+    with the type to ask it by, to ``refs`` by its number; a later item naming it wins."""
+    link = ORDER_LINKS.get(stream)
+    ref = None if link is None else link.ref(item, card)
+    if ref is not None:
+        refs[ref.order_no] = ref

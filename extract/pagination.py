@@ -14,23 +14,21 @@ paginators):
 ``update_request(params) -> params``
     the next page's query parameters (a new dict; the argument is not mutated).
 
-The classes, per dialect:
+The classes, by how a walk moves on (which parameter and which page field each reads
+is the endpoint's to say: :mod:`extract.streams` declares them, this module knows no
+dialect):
 
-* :class:`CursorPaginator` (transactions) — v2.0: param ``PageCursor``, page
-  ``pagination.nextCursor`` + ``pagination.hasMore``; v1.4: param ``pageCursor``, page
-  ``data.pageCursor`` (``"None"`` on the last page).
-* :class:`PageNumberPaginator` (card account logs; v1.4 account logs) — v2.0: param
-  ``PageNumber``, page ``pagination.totalPages/totalCount``; v1.4: param ``pageIndex``,
-  page ``data.items`` with ``data.totalPages/totalCount`` — or, as older deployments answer
-  (the June 2025 reference), ``data.data`` with ``data.totalRecords`` (``totalPages`` may be
-  absent: it follows from the total and the page size).
+* :class:`CursorPaginator` — a cursor param and the page's next cursor, ended either by
+  a ``hasMore`` flag or by a cursor that is one of the end values;
+* :class:`PageNumberPaginator` — a page number param and the page's ``totalPages`` /
+  ``totalCount``;
+* :class:`OffsetPaginator` — limit/offset params and the page's ``totalCount``.
 
 A numbered page's **shape** (:class:`PageShape`: where its items and totals are) is decided
 per reply by :func:`page_shape`, from the container the reply actually carries, never once
-per stream and never per item; :meth:`extract.streams.Endpoint.items` reads the items with
-the same decision.
-* :class:`OffsetPaginator` (v2.0 account logs) — params ``Limit/Offset``, page
-  ``pagination.totalCount``.
+per stream and never per item (an endpoint may answer in more than one shape);
+:meth:`extract.streams.Endpoint.items` reads the items with the same decision. A shape may
+leave ``totalPages`` out: it then follows from the total count and the page size.
 
 Guards (each a :class:`PaginationError`): a cursor seen before; a page number beyond
 ``totalPages``; "more pages" announced with an empty page; a ``totalCount`` or
@@ -44,7 +42,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from extract.errors import PaginationError
 
@@ -52,7 +50,6 @@ __all__ = [
     "DEFAULT_MAX_PAGES",
     "MAX_PAGE_SIZE",
     "CursorPaginator",
-    "Dialect",
     "OffsetPaginator",
     "PageNumberPaginator",
     "PageShape",
@@ -64,7 +61,6 @@ __all__ = [
 ]
 
 Params = dict[str, Any]
-Dialect = Literal["v2.0", "v1.4"]
 MAX_PAGE_SIZE = 100
 """The documented maximum ``PageSize``."""
 DEFAULT_MAX_PAGES = 100_000
@@ -91,32 +87,16 @@ class PageShape:
     total_pages_path: tuple[str, ...] | None = None
     derive_pages: bool = False  # no totalPages in a reply: ceil(total count / page size)
 
-
-V20_PAGES = PageShape(
-    "data + pagination.totalCount",
-    ("data",),
-    ("pagination", "totalCount"),
-    ("pagination", "totalPages"),
-)
-V20_CURSOR_PAGES = PageShape("data + pagination.nextCursor", ("data",))
-V20_OFFSET_PAGES = PageShape("data + pagination.offset", ("data",), ("pagination", "totalCount"))
-V14_PAGES = PageShape(
-    "data.items + totalCount", ("data", "items"), ("data", "totalCount"), ("data", "totalPages")
-)
-V14_OLDER_PAGES = PageShape(
-    "data.data + totalRecords",
-    ("data", "data"),
-    ("data", "totalRecords"),
-    ("data", "totalPages"),
-    derive_pages=True,
-)
-V14_CURSOR_PAGES = PageShape("data.data + pageCursor", ("data", "data"))
+    def items(self, body: Any) -> list[Any] | None:
+        """The reply's items if it is a page of this shape (its container is a list)."""
+        found = _dig(body, self.items_path)
+        return found if isinstance(found, list) else None
 
 
 def page_shape(body: Any, shapes: Sequence[PageShape]) -> PageShape | None:
     """The first of ``shapes`` whose items container is a list in this reply (or None)."""
     for shape in shapes:
-        if isinstance(_dig(body, shape.items_path), list):
+        if shape.items(body) is not None:
             return shape
     return None
 
@@ -223,11 +203,11 @@ class _TotalsMixin(Paginator):
 
 
 class CursorPaginator(Paginator):
-    """Cursor pages (``/v1/transactions``).
+    """Cursor pages: the page at ``cursor_path`` names the cursor the next request sends.
 
-    With ``has_more_path`` (v2.0) the page says ``hasMore`` and gives ``nextCursor``;
-    without it (v1.4) a cursor in ``end_values`` (``"None"``, ``""``, ``null``) ends the
-    walk. The first request carries no cursor.
+    With ``has_more_path`` the page also says whether more follow (and a "yes" without a
+    cursor is refused); without it, a cursor that is absent, null or one of
+    ``end_values`` ends the walk. The first request carries no cursor.
     """
 
     def __init__(
@@ -236,8 +216,8 @@ class CursorPaginator(Paginator):
         cursor_param: str,
         cursor_path: Sequence[str],
         page_size_param: str,
+        end_values: frozenset[str],
         has_more_path: Sequence[str] | None = None,
-        end_values: frozenset[str] = frozenset({"None", ""}),
         page_size: int = MAX_PAGE_SIZE,
         max_pages: int = DEFAULT_MAX_PAGES,
     ) -> None:
@@ -247,28 +227,6 @@ class CursorPaginator(Paginator):
         self.has_more_path = None if has_more_path is None else tuple(has_more_path)
         self.end_values = end_values
         super().__init__(page_size=page_size, max_pages=max_pages)
-
-    @classmethod
-    def for_dialect(
-        cls, dialect: Dialect, *, page_size: int = MAX_PAGE_SIZE, max_pages: int = DEFAULT_MAX_PAGES
-    ) -> CursorPaginator:
-        """The transactions paginator of the v2.0 document or the v1.4 reference."""
-        if dialect == "v2.0":
-            return cls(
-                cursor_param="PageCursor",
-                cursor_path=("pagination", "nextCursor"),
-                has_more_path=("pagination", "hasMore"),
-                page_size_param="PageSize",
-                page_size=page_size,
-                max_pages=max_pages,
-            )
-        return cls(
-            cursor_param="pageCursor",
-            cursor_path=("data", "pageCursor"),
-            page_size_param="pageSize",
-            page_size=page_size,
-            max_pages=max_pages,
-        )
 
     def _reset(self) -> None:
         super()._reset()
@@ -320,11 +278,12 @@ class CursorPaginator(Paginator):
 
 
 class PageNumberPaginator(_TotalsMixin):
-    """Numbered pages with ``totalPages``/``totalCount`` (card account logs; v1.4 logs).
+    """Numbered pages with ``totalPages``/``totalCount``.
 
     ``shapes`` are the page shapes the endpoint may answer with; each reply's own is found by
-    :func:`page_shape`. The older v1.4 shape may leave ``totalPages`` out: it follows from
-    the total count and the page size (the reply's ``pageSize`` when it gives one).
+    :func:`page_shape`. A shape with ``derive_pages`` may leave ``totalPages`` out: it follows
+    from the total count and the page size (the reply's ``pageSize`` beside its items, when
+    it gives one).
     """
 
     def __init__(
@@ -344,28 +303,6 @@ class PageNumberPaginator(_TotalsMixin):
         self.shapes = tuple(shapes)
         self.first_page = first_page
         super().__init__(page_size=page_size, max_pages=max_pages)
-
-    @classmethod
-    def for_dialect(
-        cls, dialect: Dialect, *, page_size: int = MAX_PAGE_SIZE, max_pages: int = DEFAULT_MAX_PAGES
-    ) -> PageNumberPaginator:
-        """v2.0: ``PageNumber`` + ``pagination.*``; v1.4: ``pageIndex`` + ``data.*`` (either
-        shape)."""
-        if dialect == "v2.0":
-            return cls(
-                page_param="PageNumber",
-                page_size_param="PageSize",
-                shapes=(V20_PAGES,),
-                page_size=page_size,
-                max_pages=max_pages,
-            )
-        return cls(
-            page_param="pageIndex",
-            page_size_param="pageSize",
-            shapes=(V14_PAGES, V14_OLDER_PAGES),
-            page_size=page_size,
-            max_pages=max_pages,
-        )
 
     def _reset(self) -> None:
         super()._reset()
@@ -421,7 +358,7 @@ class PageNumberPaginator(_TotalsMixin):
 
 
 class OffsetPaginator(_TotalsMixin):
-    """``Limit``/``Offset`` pages with ``totalCount`` (v2.0 account logs).
+    """Limit/offset pages with a ``totalCount``.
 
     The next offset advances by the items actually received, so a server that caps the
     limit below ``page_size`` does not make the walk skip rows.
@@ -430,9 +367,9 @@ class OffsetPaginator(_TotalsMixin):
     def __init__(
         self,
         *,
-        offset_param: str = "Offset",
-        limit_param: str = "Limit",
-        total_count_path: Sequence[str] = ("pagination", "totalCount"),
+        offset_param: str,
+        limit_param: str,
+        total_count_path: Sequence[str],
         page_size: int = MAX_PAGE_SIZE,
         max_pages: int = DEFAULT_MAX_PAGES,
     ) -> None:

@@ -36,7 +36,16 @@ from extract.client import ApiResponse, CardepassClient
 from extract.errors import CardepassError, NotFound
 from extract.limiter import AdaptiveLimiter
 from extract.records import OrderRef, RawPage
-from extract.streams import ACCOUNTS, CARDS, ORDERS, Dialect
+from extract.streams import (
+    ACCOUNTS,
+    ACCOUNTS_PATH,
+    CARD_PATH,
+    CARDS,
+    ORDER_PATHS,
+    ORDERS,
+    ApiDialect,
+    CardModel,
+)
 
 __all__ = [
     "OrderRef",
@@ -139,7 +148,7 @@ class _Fetcher:
         """Snapshot one card (its model then decides its orders' endpoint); True if kept."""
         out = self.out
         try:
-            resp = await self.get(f"/v1/cards/{quote(card_id, safe='')}")
+            resp = await self.get(CARD_PATH.format(card_id=quote(card_id, safe="")))
         except NotFound as exc:
             out.missing.append(f"card {card_id}: {exc}")
             return False
@@ -157,14 +166,14 @@ class _Fetcher:
     async def order(self, ref: OrderRef) -> bool:
         """Snapshot one order: one request if its card's model is known, else up to two."""
         out = self.out
-        model = out.card_models.get(ref.card_id or "")
-        kinds = ["standard", "sharebalance"] if model != "ShareBalance" else ["sharebalance"]
-        if model == "Standard":
-            kinds = ["standard"]
-        for kind in kinds:
+        known = out.card_models.get(ref.card_id or "")
+        models: tuple[CardModel, ...] = tuple(ORDER_PATHS)  # Standard first
+        if known in models:
+            models = (known,)
+        for model in models:
             try:
                 resp = await self.get(
-                    f"/v1/orders/{kind}", {"OrderType": ref.order_type, "OrderNo": ref.order_no}
+                    ORDER_PATHS[model], {"OrderType": ref.order_type, "OrderNo": ref.order_no}
                 )
             except NotFound:
                 continue
@@ -177,7 +186,8 @@ class _Fetcher:
             if isinstance(data, dict):
                 out.orders[ref.order_no] = data
             return True
-        out.missing.append(f"order {ref.order_no}: not found as {' or '.join(kinds)} order")
+        kinds = " or ".join(m.lower() for m in models)
+        out.missing.append(f"order {ref.order_no}: not found as {kinds} order")
         return False
 
 
@@ -212,7 +222,7 @@ async def _work(
 
 async def take_snapshots(
     client: CardepassClient,
-    dialect: Dialect,
+    dialect: ApiDialect,
     card_ids: set[str],
     orders: Mapping[str, OrderRef],
     *,
@@ -221,7 +231,11 @@ async def take_snapshots(
     accounts: ApiResponse | None = None,
     progress: SnapshotProgress | None = None,
 ) -> SnapshotResult:
-    """Fetch every card, the account (unless already fetched) and the open orders."""
+    """Fetch every card, the account (unless already fetched) and the open orders.
+
+    ``dialect`` is the run's, as for :func:`~extract.engine.extract_streams`; both dialects
+    answer at the same snapshot endpoints (:mod:`extract.streams`).
+    """
     out = SnapshotResult()
     fetch = _Fetcher(client, limiter, out)
     cards = sorted(card_ids)
@@ -231,7 +245,7 @@ async def take_snapshots(
     report("orders", 0, 0, total=len(todo))
     if accounts is None:
         try:
-            accounts = await fetch.get("/v1/accounts")
+            accounts = await fetch.get(ACCOUNTS_PATH)
         except CardepassError as exc:
             out.errors.append(f"accounts: {exc}")
     if accounts is not None:

@@ -1,4 +1,7 @@
-"""Paginators for both dialects, fed real httpx.Response bodies, and the walk loop."""
+"""Paginators for both dialects, fed real httpx.Response bodies, and the walk loop.
+
+Each paginator is the one its endpoint declares in ``extract.streams``, so these tests pin
+the declared parameters and page fields as well as the paginator classes."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from cardepass_fake import FakeCardepass, envelope
 from extract.client import CardepassClient
 from extract.errors import PaginationError
 from extract.pagination import (
+    MAX_PAGE_SIZE,
     CursorPaginator,
     OffsetPaginator,
     PageNumberPaginator,
@@ -19,6 +23,7 @@ from extract.pagination import (
     Params,
     walk,
 )
+from extract.streams import DIALECTS, DialectName
 
 Page = dict[str, Any]
 
@@ -73,6 +78,27 @@ def offset_v20(rows: list[Any], offset: int, total_count: int) -> Page:
     )
 
 
+def cursor_paginator(dialect: DialectName, page_size: int = MAX_PAGE_SIZE) -> CursorPaginator:
+    """The transactions paginator ``dialect`` declares."""
+    paginator = DIALECTS[dialect].endpoints["transactions"].paginator(page_size)
+    assert isinstance(paginator, CursorPaginator)
+    return paginator
+
+
+def numbered_paginator(dialect: DialectName) -> PageNumberPaginator:
+    """The card account logs paginator ``dialect`` declares (v1.4's account logs' too)."""
+    paginator = DIALECTS[dialect].endpoints["card_account_logs"].paginator(MAX_PAGE_SIZE)
+    assert isinstance(paginator, PageNumberPaginator)
+    return paginator
+
+
+def offset_paginator(page_size: int = MAX_PAGE_SIZE) -> OffsetPaginator:
+    """The v2.0 account logs paginator."""
+    paginator = DIALECTS["v2.0"].endpoints["account_logs"].paginator(page_size)
+    assert isinstance(paginator, OffsetPaginator)
+    return paginator
+
+
 def drive(paginator: Paginator, pages: Sequence[tuple[Page, list[Any]]]) -> list[Params]:
     """Feed pages in order; return the params of every request made."""
     params = paginator.init_request({"CardId": "c1"})
@@ -90,7 +116,7 @@ def drive(paginator: Paginator, pages: Sequence[tuple[Page, list[Any]]]) -> list
 
 
 def test_cursor_v20_walks_until_has_more_is_false() -> None:
-    paginator = CursorPaginator.for_dialect("v2.0")
+    paginator = cursor_paginator("v2.0")
     sent = drive(
         paginator,
         [
@@ -109,7 +135,7 @@ def test_cursor_v20_walks_until_has_more_is_false() -> None:
 
 
 def test_cursor_v14_treats_the_string_none_as_the_end() -> None:
-    paginator = CursorPaginator.for_dialect("v1.4")
+    paginator = cursor_paginator("v1.4")
     sent = drive(
         paginator,
         [
@@ -126,14 +152,14 @@ def test_cursor_v14_treats_the_string_none_as_the_end() -> None:
 
 @pytest.mark.parametrize("last", ["None", None, ""])
 def test_cursor_v14_empty_window_is_one_page(last: str | None) -> None:
-    paginator = CursorPaginator.for_dialect("v1.4")
+    paginator = cursor_paginator("v1.4")
     paginator.init_request({})
     paginator.update_state(cursor_v14([], last), [])
     assert not paginator.has_next_page
 
 
 def test_cursor_first_request_drops_a_stale_cursor_and_does_not_mutate_input() -> None:
-    paginator = CursorPaginator.for_dialect("v2.0", page_size=50)
+    paginator = cursor_paginator("v2.0", page_size=50)
     params = {"PageCursor": "old", "CardId": "c1"}
     assert paginator.init_request(params) == {"CardId": "c1", "PageSize": 50}
     assert params == {"PageCursor": "old", "CardId": "c1"}
@@ -171,7 +197,7 @@ def test_cursor_first_request_drops_a_stale_cursor_and_does_not_mutate_input() -
 def test_cursor_contradictions_raise_pagination_error(
     dialect: Any, pages: list[Page], message: str
 ) -> None:
-    paginator = CursorPaginator.for_dialect(dialect)
+    paginator = cursor_paginator(dialect)
     paginator.init_request({})
     with pytest.raises(PaginationError, match=message):
         for page in pages:
@@ -180,7 +206,7 @@ def test_cursor_contradictions_raise_pagination_error(
 
 
 def test_pagination_error_carries_the_response_id() -> None:
-    paginator = CursorPaginator.for_dialect("v2.0")
+    paginator = cursor_paginator("v2.0")
     paginator.init_request({})
     with pytest.raises(PaginationError) as caught:
         paginator.update_state(cursor_v20([], "c1", True, rid="resp-77"), [])
@@ -190,7 +216,14 @@ def test_pagination_error_carries_the_response_id() -> None:
 
 
 def test_max_pages_caps_a_walk() -> None:
-    paginator = CursorPaginator.for_dialect("v2.0", max_pages=2)
+    paginator = CursorPaginator(
+        cursor_param="PageCursor",
+        cursor_path=("pagination", "nextCursor"),
+        has_more_path=("pagination", "hasMore"),
+        end_values=frozenset(),
+        page_size_param="PageSize",
+        max_pages=2,
+    )
     paginator.init_request({})
     paginator.update_state(cursor_v20(items(1), "c1", True), items(1))
     with pytest.raises(PaginationError, match="max_pages=2"):
@@ -198,7 +231,7 @@ def test_max_pages_caps_a_walk() -> None:
 
 
 def test_init_request_resets_a_used_paginator() -> None:
-    paginator = CursorPaginator.for_dialect("v2.0")
+    paginator = cursor_paginator("v2.0")
     drive(
         paginator,
         [
@@ -215,7 +248,7 @@ def test_init_request_resets_a_used_paginator() -> None:
 @pytest.mark.parametrize("size", [0, 101])
 def test_page_size_is_bounded_by_the_documented_maximum(size: int) -> None:
     with pytest.raises(ValueError, match="between 1 and 100"):
-        OffsetPaginator(page_size=size)
+        offset_paginator(page_size=size)
 
 
 # -- page numbers ---------------------------------------------------------------------------------
@@ -228,7 +261,7 @@ def test_page_size_is_bounded_by_the_documented_maximum(size: int) -> None:
 def test_page_numbers_walk_to_total_pages(
     dialect: Any, build: Callable[..., Page], param: str
 ) -> None:
-    paginator = PageNumberPaginator.for_dialect(dialect)
+    paginator = numbered_paginator(dialect)
     sent = drive(
         paginator,
         [
@@ -244,7 +277,7 @@ def test_page_numbers_walk_to_total_pages(
 
 
 def test_page_numbers_accept_counts_sent_as_strings() -> None:
-    paginator = PageNumberPaginator.for_dialect("v1.4")
+    paginator = numbered_paginator("v1.4")
     paginator.init_request({})
     page = as_page(
         envelope({"pageIndex": "1", "totalPages": "1", "totalCount": "2", "items": items(2)})
@@ -254,7 +287,7 @@ def test_page_numbers_accept_counts_sent_as_strings() -> None:
 
 
 def test_page_numbers_empty_result_is_one_page() -> None:
-    paginator = PageNumberPaginator.for_dialect("v2.0")
+    paginator = numbered_paginator("v2.0")
     paginator.init_request({})
     paginator.update_state(numbered_v20([], 1, 0, 0), [])
     assert not paginator.has_next_page
@@ -284,7 +317,7 @@ def test_page_numbers_empty_result_is_one_page() -> None:
     ],
 )
 def test_page_number_contradictions_raise_pagination_error(pages: list[Page], message: str) -> None:
-    paginator = PageNumberPaginator.for_dialect("v2.0")
+    paginator = numbered_paginator("v2.0")
     params = paginator.init_request({})
     with pytest.raises(PaginationError, match=message):
         for page in pages:
@@ -293,7 +326,7 @@ def test_page_number_contradictions_raise_pagination_error(pages: list[Page], me
 
 
 def test_page_number_v14_total_change_is_detected() -> None:
-    paginator = PageNumberPaginator.for_dialect("v1.4")
+    paginator = numbered_paginator("v1.4")
     paginator.init_request({})
     paginator.update_state(numbered_v14(items(100), 1, 2, 120), items(100))
     paginator.update_request({})
@@ -305,7 +338,7 @@ def test_page_number_v14_total_change_is_detected() -> None:
 
 
 def test_offset_walks_by_items_received() -> None:
-    paginator = OffsetPaginator()
+    paginator = offset_paginator()
     sent = drive(
         paginator,
         [
@@ -319,7 +352,7 @@ def test_offset_walks_by_items_received() -> None:
 
 
 def test_offset_follows_a_server_that_caps_the_limit() -> None:
-    paginator = OffsetPaginator()
+    paginator = offset_paginator()
     sent = drive(
         paginator,
         [
@@ -346,7 +379,7 @@ def test_offset_follows_a_server_that_caps_the_limit() -> None:
     ],
 )
 def test_offset_contradictions_raise_pagination_error(pages: list[Page], message: str) -> None:
-    paginator = OffsetPaginator()
+    paginator = offset_paginator()
     paginator.init_request({})
     with pytest.raises(PaginationError, match=message):
         for page in pages:
@@ -374,9 +407,7 @@ def serve(pages: list[Page], key: str | None = None) -> Callable[[Params], Any]:
 async def test_walk_yields_every_page_with_its_params() -> None:
     pages = [numbered_v20(items(100), 1, 2, 130), numbered_v20(items(30, 100), 2, 2, 130)]
     fetch = serve(pages)
-    walked = [
-        p async for p in walk(fetch, {"CardId": "c1"}, PageNumberPaginator.for_dialect("v2.0"))
-    ]
+    walked = [p async for p in walk(fetch, {"CardId": "c1"}, numbered_paginator("v2.0"))]
     assert [w.number for w in walked] == [1, 2]
     assert [w.params["PageNumber"] for w in walked] == [1, 2]
     assert sum(len(w.items) for w in walked) == 130
@@ -392,7 +423,7 @@ async def test_walk_raises_on_an_item_id_seen_twice() -> None:
     walked: list[int] = []
     with pytest.raises(PaginationError, match="item id 'i1' appeared twice") as caught:
         async for page in walk(
-            serve(pages), {}, CursorPaginator.for_dialect("v2.0"), item_key=lambda row: row["id"]
+            serve(pages), {}, cursor_paginator("v2.0"), item_key=lambda row: row["id"]
         ):
             walked.append(page.number)
     assert walked == [1]  # the bad page is never yielded
@@ -402,7 +433,7 @@ async def test_walk_raises_on_an_item_id_seen_twice() -> None:
 @pytest.mark.anyio
 async def test_walk_without_item_key_allows_repeats() -> None:
     pages = [cursor_v20(items(2), "c1", True), cursor_v20(items(2), None, False)]
-    walked = [p async for p in walk(serve(pages), {}, CursorPaginator.for_dialect("v2.0"))]
+    walked = [p async for p in walk(serve(pages), {}, cursor_paginator("v2.0"))]
     assert len(walked) == 2
 
 
@@ -445,7 +476,7 @@ async def test_walk_over_the_client_returns_the_whole_dataset(
             async for page in walk(
                 fetch,
                 {"CardId": "c1"},
-                CursorPaginator.for_dialect(dialect),
+                cursor_paginator(dialect),
                 item_key=lambda r: r["id"],
             )
             for row in page.items
@@ -470,15 +501,13 @@ def older_v14(rows: list[Any], index: int, total_records: int, total_pages: int 
 
 def test_v14_pages_may_switch_shape_from_one_reply_to_the_next() -> None:
     """Each reply is read in its own shape: items, totals and the page count follow it."""
-    from extract.streams import DIALECTS
-
     endpoint = DIALECTS["v1.4"].endpoints["account_logs"]
     pages = [
         older_v14(items(100), 1, 250, None),  # totalPages left out: ceil(250 / 100) = 3
         numbered_v14(items(100, 100), 2, 3, 250),
         older_v14(items(50, 200), 3, 250, 3),
     ]
-    paginator = PageNumberPaginator.for_dialect("v1.4")
+    paginator = endpoint.paginator(MAX_PAGE_SIZE)
     sent = drive(paginator, [(page, endpoint.items(page)) for page in pages])
     assert [p["pageIndex"] for p in sent] == [1, 2, 3]
     assert paginator.items == 250
@@ -490,7 +519,7 @@ def test_v14_pages_may_switch_shape_from_one_reply_to_the_next() -> None:
 
 
 def test_the_older_shape_checks_its_total_like_the_newer() -> None:
-    paginator = PageNumberPaginator.for_dialect("v1.4")
+    paginator = numbered_paginator("v1.4")
     paginator.init_request({})
     with pytest.raises(PaginationError, match="walk ended after 2 items but totalCount is 3"):
         paginator.update_state(older_v14(items(2), 1, 3, None), items(2))
@@ -505,15 +534,13 @@ def test_the_older_shape_checks_its_total_like_the_newer() -> None:
     ],
 )
 def test_a_v14_page_in_neither_shape_is_refused(data: dict[str, Any], message: str) -> None:
-    paginator = PageNumberPaginator.for_dialect("v1.4")
+    paginator = numbered_paginator("v1.4")
     paginator.init_request({})
     with pytest.raises(PaginationError, match=message):
         paginator.update_state(as_page(envelope(data)), [])
 
 
 def test_items_that_are_not_objects_are_kept_for_the_quarantine() -> None:
-    from extract.streams import DIALECTS
-
     endpoint = DIALECTS["v1.4"].endpoints["card_account_logs"]
     page = numbered_v14([{"accountLogId": "a"}, 7, "x"], 1, 1, 3)
     assert endpoint.items(page) == [{"accountLogId": "a"}, 7, "x"]

@@ -98,15 +98,24 @@ def test_tick_helpers_agree_with_each_other_and_with_the_live_example() -> None:
 
 
 # -- the fake service ---------------------------------------------------------------
+# The field the service filters a window on (API.md, "Items"); extraction never reads it.
 TIME_FIELD: Mapping[DialectName, Mapping[StreamName, str]] = {
-    dialect: {s: DIALECTS[dialect].endpoints[s].time_field for s in STREAM_NAMES}
-    for dialect in ("v2.0", "v1.4")
+    "v2.0": {
+        "transactions": "transactionTime",
+        "card_account_logs": "transTime",
+        "account_logs": "transTime",
+    },
+    "v1.4": {
+        "transactions": "authTime",
+        "card_account_logs": "transTime",
+        "account_logs": "transTime",
+    },
 }
 
 
 def make_item(dialect: DialectName, stream: StreamName, key: str, when: str) -> dict[str, Any]:
     endpoint = DIALECTS[dialect].endpoints[stream]
-    item: dict[str, Any] = {endpoint.id_field: key, endpoint.time_field: when}
+    item: dict[str, Any] = {endpoint.id_field: key, TIME_FIELD[dialect][stream]: when}
     if endpoint.card_path == ("cardId",):
         item["cardId"] = "card-1"
     else:
