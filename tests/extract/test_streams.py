@@ -122,7 +122,7 @@ ORDER = {"orderNo": "O1", "orderType": "CardTopUp", "status": "Pending", "topUpA
 ACCOUNT = {"v2.0": {"currency": "USD", "availableBalance": 99.90}, "v1.4": [{"currency": "USD"}]}
 
 
-def log_page(dialect: DialectName, stream: StreamName) -> dict[str, Any]:
+def log_page(dialect: DialectName, stream: StreamName) -> Any:
     """One log page with one item, in the shape the dialect's endpoint answers."""
     item = LOGS[stream]
     if dialect == "v2.0":
