@@ -44,12 +44,10 @@ from extract.errors import (
     CardepassError,
     ProtocolError,
     RateLimited,
-    body_excerpt,
     error_for_status,
     parse_retry_after,
-    redact_headers,
-    redact_url,
 )
+from extract.redact import body_excerpt, redact_headers, redact_url
 
 __all__ = [
     "USER_AGENT",

@@ -1,4 +1,5 @@
-"""The error tree (types, transient flags, messages, pickling) and the redaction helpers."""
+"""The error tree (types, transient flags, messages, pickling) and the redaction helpers
+(``extract.redact``) every message passes through."""
 
 from __future__ import annotations
 
@@ -21,13 +22,10 @@ from extract.errors import (
     RateLimited,
     ServerError,
     Unauthorized,
-    body_excerpt,
     error_for_status,
     parse_retry_after,
-    redact,
-    redact_headers,
-    redact_url,
 )
+from extract.redact import body_excerpt, redact, redact_headers, redact_url
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
