@@ -1,7 +1,7 @@
 """``shapes="live"``: the v1.4 replies rewritten the way the live service's own examples look.
 
-The spec-shaped reply of a v1.4 endpoint (``sandbox.app`` + ``sandbox.render``) goes
-through ``rewrite`` once, in the app's ``api()`` wrapper, when the app was created
+The documented reply of a v1.4 endpoint (``sandbox.endpoints`` + ``sandbox.render``) goes
+through ``rewrite`` once, in ``sandbox.dispatch.api()``, when the app was created
 with ``shapes="live"``. The rewrite is deterministic: every choice it makes (which
 time offset an item gets, which page shape a page gets) comes from a hash of the
 world's seed, the request path and its query parameters (and the item's position),
@@ -26,7 +26,7 @@ older June 2025 stored copy of it:
 * **Times**: every time field of every item, written .NET style with 7 fractional
   digits and an offset other than ``Z``: ``+08:00`` for most items, ``-05:00`` for
   about one in four (API.md's example ``2025-04-23T11:13:17.6917032+08:00``, from the
-  June 2025 copy). The instant is exactly the spec reply's: the millisecond is kept
+  June 2025 copy). The instant is exactly the documented reply's: the millisecond is kept
   and the four further digits are zeros (``.6910000``), so converting back to UTC
   gives the same microseconds.
 * **Numbers**: whole amounts as JSON integers (``10``, not ``10.00``); other amounts
@@ -59,14 +59,14 @@ older June 2025 stored copy of it:
   reads everything. Totals are the same in both shapes.
 * **PascalCase query names** (the June 2025 copy: ``PageIndex``, ``PageSize``,
   ``TransactionDateFrom``, ...): in live shapes the app matches query names
-  case-insensitively (``sandbox.app.Call.get``), so camelCase and PascalCase both work.
+  case-insensitively (``sandbox.state.Call.get``), so camelCase and PascalCase both work.
 * **orderLines**: every order reply (both order queries and the write calls) carries
   ``orderLines: [{orderLineNo, cardInfo, topUpAmount?, quantity, feeItems,
   totalPayAmount?, payMessage, paidOn?, isCompleted, completedOn?}]`` and a top-level
   ``paidOn``, as API.md says of write replies and as the reference's "开卡申请" and
   "卡充值" reply examples lay them out (``feeItems`` flat ``{feeType, amount,
   currency}``; ``payMessage`` ``"支付成功"``/``"支付失败"``), in addition to every field
-  the spec reply already had (``totalTopUpAmount``, ``withdrawAmount``, ...).
+  the documented reply already had (``totalTopUpAmount``, ``withdrawAmount``, ...).
 
 Not served (not in API.md's list): the reference's "查询不存在的订单" example, where an
 unknown ShareBalance order answers ``hasError: false`` with ``data: null`` - the sandbox
@@ -90,8 +90,11 @@ from sandbox.model import Order, ms_to_iso
 from sandbox.render import money as _money
 from sandbox.world import World
 
-SPEC, LIVE = "spec", "live"
-SHAPES = (SPEC, LIVE)
+# The reply shapes an app serves: the documented ones (API.md's tables) or the live
+# service's; "spec" is the documented shapes' older name, still accepted.
+DOCUMENTED, LIVE = "documented", "live"
+SHAPES = (DOCUMENTED, LIVE)
+SHAPE_ALIASES = {"spec": DOCUMENTED}
 
 # What the endpoint is, for the rewrite (``sandbox.app`` passes one per route).
 PING, PRODUCTS, ACCOUNTS, CARD, CARD_LOGS, ACCOUNT_LOGS, TRANSACTIONS, ORDER, APPLY = (
@@ -146,7 +149,7 @@ class Context:
 
 
 def rewrite(reply: Any, ctx: Context) -> Any:
-    """The live-shaped reply for the spec-shaped ``reply`` of ``ctx.endpoint``."""
+    """The live-shaped reply for the documented ``reply`` of ``ctx.endpoint``."""
     if ctx.endpoint == PING:
         return "Ping Success"
     if not isinstance(reply, dict) or reply.get("hasError") is not False:
@@ -386,6 +389,14 @@ def _order_card_info(world: World, o: Order) -> dict[str, Any]:
     }
 
 
+def shapes_named(name: str) -> str:
+    """The shapes ``name`` means (``SHAPES``, or an alias of one); ValueError if none."""
+    shapes = SHAPE_ALIASES.get(name, name)
+    if shapes not in SHAPES:
+        raise ValueError(f"unknown shapes {name!r}; use one of {', '.join(SHAPES)}")
+    return shapes
+
+
 def http_date(as_of_ms: int) -> str:
     """RFC 7231 IMF-fixdate of the clock, to the second (``Sun, 06 Nov 1994 08:49:37 GMT``)."""
     dt = _EPOCH + timedelta(milliseconds=as_of_ms - as_of_ms % 1000)
@@ -394,15 +405,17 @@ def http_date(as_of_ms: int) -> str:
 
 __all__ = [
     "CARD_STATUS_ALIASES",
+    "DOCUMENTED",
     "LIVE",
     "ORDER_STATUS_ALIASES",
     "ORDER_TYPE_ALIASES",
     "SHAPES",
-    "SPEC",
+    "SHAPE_ALIASES",
     "Context",
     "canonical_order_type",
     "dotnet_time",
     "http_date",
     "rewrite",
+    "shapes_named",
     "whole_amount",
 ]

@@ -28,8 +28,8 @@ clock forward and watch holds settle and new activity appear.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -240,6 +240,27 @@ class AccountLogs:
         return len(self.id)
 
 
+Table = TypeVar("Table", Txns, CardLogs, AccountLogs)
+
+
+def take(table: Table, rows: np.ndarray) -> Table:
+    """The table's ``rows`` (indices or a mask), in that order."""
+    return type(table)(**{f.name: getattr(table, f.name)[rows] for f in fields(table)})
+
+
+def concat(a: Table, b: Table) -> Table:
+    """``a``'s rows, then ``b``'s."""
+    return type(a)(
+        **{f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)}
+    )
+
+
+def insert_sorted(table: Table, new: Table, time_field: str) -> Table:
+    """Append rows and keep the table sorted by time (stable: ties keep insertion order)."""
+    merged = concat(table, new)
+    return take(merged, np.argsort(getattr(merged, time_field), kind="stable"))
+
+
 @dataclass
 class SnapshotAdjustments:
     """What a scenario changes in what the service *reports*, not in what happened."""
@@ -271,6 +292,16 @@ class Order:
     max_auth_cents: int | None = None
     max_credit_cents: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class WorldError(Exception):
+    """A business error the service answers with its envelope (``errorCode``)."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
 
 
 def ms_to_iso(ms: int) -> str:

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import orjson
 
-from sandbox.generate import FAILURE_REASONS, FEE_NAMES, MERCHANTS
+from sandbox.catalog import FAILURE_REASONS, MERCHANTS
 from sandbox.model import (
     ACCOUNT_LOG_TYPES,
     CARD_LOG_INCOME,
     CARD_LOG_TYPES,
     DECLINED,
+    FEE_TYPES,
     NEVER,
     NO_FEE,
     TOPUP,
@@ -153,7 +154,7 @@ def card_logs(world: World, rows: np.ndarray, dialect: str) -> list[dict[str, An
         cur = c.currency[card]
         kind = int(lg.kind[r])
         fees = [
-            {"feeType": FEE_NAMES[int(ft)], "amount": amount_obj(int(fa), cur)}
+            {"feeType": FEE_TYPES[int(ft)], "amount": amount_obj(int(fa), cur)}
             for ft, fa in ((lg.fee1_type[r], lg.fee1_cents[r]), (lg.fee2_type[r], lg.fee2_cents[r]))
             if ft != NO_FEE
         ]

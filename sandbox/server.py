@@ -6,7 +6,7 @@ tests and ``cardrecon demo``: it listens on a free loopback port, yields the bas
 (``http://127.0.0.1:PORT/openapi``) once the server accepts connections, and stops
 it on exit.
 
-Neither adds uvicorn's own ``Date`` header: the app (``sandbox.app.ServiceClock``) sends
+Neither adds uvicorn's own ``Date`` header: the app (``sandbox.middleware.ServiceClock``) sends
 the service's clock as ``Date``, so a reply carries exactly one.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import uvicorn
 
-from sandbox.app import BASE
+from sandbox.state import BASE
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0

@@ -108,12 +108,17 @@ def world() -> World:
 
 
 # -- the option -----------------------------------------------------------------------
-def test_live_shapes_are_v14_only_and_spec_is_the_default() -> None:
+def test_live_shapes_are_v14_only_and_documented_is_the_default() -> None:
     with pytest.raises(ValueError, match=r"shapes='live'.*v1\.4"):
         create_app(world(), dialect="v2.0", shapes=LIVE)
     with pytest.raises(ValueError, match="unknown shapes"):
         create_app(world(), dialect=V14, shapes="ancient")
-    assert create_app(world(), dialect=V14).state.sandbox.shapes == "spec"
+    assert create_app(world(), dialect=V14).state.sandbox.shapes == "documented"
+
+
+@pytest.mark.parametrize("name", ["documented", "spec"])  # "spec": the older name
+def test_documented_shapes_go_by_both_names(name: str) -> None:
+    assert create_app(world(), dialect=V14, shapes=name).state.sandbox.shapes == "documented"
 
 
 async def test_spec_shapes_are_unchanged(make_api: ApiFactory) -> None:

@@ -34,6 +34,7 @@ from sandbox.model import (
     TRANS_FEE,
     TXN_TYPE_V14,
     served_in,
+    take,
 )
 from sandbox.world import World
 
@@ -261,7 +262,7 @@ def test_auth_queries_move_no_money_anywhere() -> None:
     )
     keep = np.flatnonzero(w.txns.kind != AUTH_QUERY)
     assert len(keep) < len(w.txns)
-    w.txns = scenarios._take(w.txns, keep)
+    w.txns = take(w.txns, keep)
     w.reindex()
     after = (
         [w.card_view(i) for i in range(len(w.cards))],
