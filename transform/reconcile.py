@@ -2,19 +2,25 @@
 
 The money model (which transaction status and direction moves a balance which way,
 what each card log does to the card and the account, which account log types are
-funding, holds or settlements, what an order moves) is four CSV files in
+funding, holds or settlements, what an order moves) is CSV files in
 ``transform/model/``, loaded into ``recon.*`` tables that the SQL joins on. A user
 adapts the model by editing them (or pointing ``ReconSettings.model_dir`` elsewhere).
 
-Each check is one SQL file in ``transform/sql/checks/`` that returns every entity it
-compared, with ``is_break`` and ``out_of_window`` flags. The runner turns them into
-the run's breaks, counts what was checked, merges the breaks into ``recon.breaks``
-(identity ``(check, entity_type, entity_id, currency)``: first seen kept, last seen
-updated, no longer found -> resolved), and writes ``recon.run_summary``.
+The SQL is layered one way: ``sql/staging/stg_*.sql`` (views in schema ``staging`` over
+``core.*``) -> ``sql/marts/*.sql`` (one view per file: ``core.card_balances``,
+``recon.aged_breaks``, ``recon.open_breaks``) -> ``sql/checks/*.sql``. The check catalogue
+is data, ``sql/checks/checks.csv`` (name, severity, stream, precondition, skip reason, root
+rank), loaded into ``recon.checks`` for the SQL and read into :data:`CHECKS` here. Each
+check is one SQL file that returns every entity it compared, with ``is_break`` and
+``out_of_window`` flags. The runner turns them into the run's breaks, counts what was
+checked, merges the breaks into ``recon.breaks`` (identity ``(check, entity_type,
+entity_id, currency)``: first seen kept, last seen updated, no longer found -> resolved),
+and writes ``recon.run_summary``.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -38,64 +44,52 @@ __all__ = [
 
 HERE = Path(__file__).parent
 SQL_DIR = HERE / "sql"
+CHECKS_DIR = SQL_DIR / "checks"
 MODEL_DIR = HERE / "model"
 DEFAULT_LABEL = "default"  # the account label of a run that names none
 
 
 @dataclass(frozen=True)
 class Check:
+    """One check of the catalogue (a row of ``sql/checks/checks.csv``)."""
+
     name: str
     severity: str
-    requires: str | None = None  # a boolean SQL expression: can the check run on this data?
-    skip_reason: str = ""
+    requires: str | None = None  # a precondition: sql/checks/requires/<requires>.sql
+    skip_reason: str = ""  # why the check is skipped when its precondition does not hold
+    stream: str | None = None  # the stream its out-of-window comparisons count under
+    root_rank: int | None = None  # lowest explains the other breaks of one money movement
 
     @property
     def sql(self) -> str:
-        return (SQL_DIR / "checks" / f"{self.name}.sql").read_text(encoding="utf-8")
+        return (CHECKS_DIR / f"{self.name}.sql").read_text(encoding="utf-8")
+
+    @property
+    def requires_sql(self) -> str | None:
+        """A query of one boolean: can the check run on this data?"""
+        if self.requires is None:
+            return None
+        return (CHECKS_DIR / "requires" / f"{self.requires}.sql").read_text(encoding="utf-8")
 
 
-_HAS_USED_CREDIT = (
-    "select count(*) > 0 from core.card_snapshots "
-    "where card_model = 'ShareBalance' and used_credit_amount is not null"
-)
-_HAS_SB_CARDS = "select count(*) > 0 from core.card_snapshots where card_model = 'ShareBalance'"
-_HAS_SETTLE_AMOUNTS = "select count(*) > 0 from core.transactions where dialect <> 'v2.0'"
+def _read_catalogue(path: Path) -> tuple[Check, ...]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return tuple(
+            Check(
+                name=row["name"],
+                severity=row["severity"],
+                requires=row["requires"] or None,
+                skip_reason=row["skip_reason"],
+                stream=row["stream"] or None,
+                root_rank=int(row["root_rank"]) if row["root_rank"] else None,
+            )
+            for row in csv.DictReader(f)
+        )
 
-CHECKS: tuple[Check, ...] = (
-    Check("quarantined_record", "error"),
-    Check("account_balance", "error"),
-    Check("account_ledger_chain", "error"),
-    Check("card_balance", "error"),
-    Check(
-        "card_credit_usage",
-        "error",
-        f"({_HAS_USED_CREDIT}) or not ({_HAS_SB_CARDS})",
-        "the card endpoint of this dialect reports no usedCreditAmount (v2.0)",
-    ),
-    Check("funding_mismatch", "error"),
-    Check("missing_account_entry", "error"),
-    Check("missing_card_entry", "error"),
-    Check("txn_missing_ledger", "error"),
-    Check("ledger_missing_txn", "error"),
-    Check("txn_amount_mismatch", "error"),
-    Check("fee_mismatch", "error"),
-    Check("order_amount_mismatch", "error"),
-    Check(
-        "credit_limit_exceeded",
-        "warning",
-        f"({_HAS_USED_CREDIT}) or not ({_HAS_SB_CARDS})",
-        "the card endpoint of this dialect reports no usedCreditAmount (v2.0)",
-    ),
-    Check("stale_authorization", "warning"),
-    Check(
-        "auth_settle_variance",
-        "info",
-        f"({_HAS_SETTLE_AMOUNTS}) or not exists (select 1 from core.transactions)",  # noqa: S608
-        "v2.0 transactions carry one amount, so authorised and settled amounts cannot differ",
-    ),
-)
 
-# A comparison that includes an untrusted record (recon.untrusted) is blocked by quarantine:
+CHECKS: tuple[Check, ...] = _read_catalogue(CHECKS_DIR / "checks.csv")  # in the order they run
+
+# A comparison that includes an untrusted record (staging.stg_untrusted) is blocked by quarantine:
 # counted, never a break, never a tie (RECONCILIATION.md, "Records that cannot be trusted").
 # It includes one when the record is the entity compared; points to it (a ledger entry or card
 # log naming a transaction or order); is a transaction or card log of a card whose balance or
@@ -103,7 +97,7 @@ CHECKS: tuple[Check, ...] = (
 # (an unreadable currency: any); or is the transaction a ledger entry points to (one sent
 # without an id may be any of its card's: it blocks their entries' ledger_missing_txn).
 BLOCKED_SQL = """exists (
-    select 1 from recon.untrusted u
+    select 1 from staging.stg_untrusted u
     where (u.entity_type = c.entity_type and u.entity_id = c.entity_id)
        or u.ref = c.entity_id
        or (c.entity_type = 'card' and c.check_name in ('card_balance', 'card_credit_usage')
@@ -175,13 +169,24 @@ MODEL_COLUMNS = {
     "can_hold": "Whether an authorised record of the type holds money (an open hold).",
     "note": "The rule in words.",
 }
-PARAMS_COLUMNS = {
-    "run_id": "The run reconciled last.",
-    "as_of": "When it was reconciled (UTC): the run's time; ages and staleness count to it.",
-    "tolerance": "Amounts tie when they differ by at most this much.",
-    "stale_days": "An authorisation still open this many days after authTime is stale.",
-    "variance_pct": "auth_settle_variance reports settled amounts more than this % off auth.",
-}
+# The SQL layers, in the order they are created: each reads only the ones before it.
+STAGING_VIEWS = (
+    "stg_coverage", "stg_cards", "stg_transaction_effects", "stg_card_transaction_effects",
+    "stg_quarantined_records", "stg_untrusted",
+)  # fmt: skip
+MART_VIEWS = ("card_balances", "aged_breaks", "open_breaks")
+# Staging views users and tests query by the names they had in schema recon: each stays a
+# compatibility view recon.<name> over staging.stg_<name>.
+COMPAT_VIEWS = (
+    "coverage", "cards", "transaction_effects", "card_transaction_effects",
+    "quarantined_records", "untrusted",
+)  # fmt: skip
+# Views whose columns are another's: their comments are copied from it (view <- source).
+INHERITED_COMMENTS = (
+    ("recon.aged_breaks", "recon.breaks"),
+    ("recon.open_breaks", "recon.aged_breaks"),
+    ("staging.stg_untrusted", "staging.stg_quarantined_records"),
+)
 
 
 def load_money_model(con: duckdb.DuckDBPyConnection, model_dir: Path = MODEL_DIR) -> None:
@@ -223,28 +228,59 @@ def _prepare(
     con.execute((SQL_DIR / "recon.sql").read_text(encoding="utf-8"))
     load_money_model(con, settings.model_dir)
     con.execute(
-        "create or replace table recon.params as select ?::varchar as run_id, "
-        "?::timestamptz as as_of, ?::decimal(18,2) as tolerance, ?::integer as stale_days, "
-        "?::decimal(9,4) as variance_pct",
+        "insert into recon.params values (?, ?, ?, ?, ?)",
         [run_id, as_of, settings.tolerance, settings.stale_days, settings.variance_pct],
     )
-    con.execute("comment on table recon.params is 'The parameters of the last reconciliation.'")
-    _comment_columns(con, "recon.params", PARAMS_COLUMNS)
-    for view in ("coverage", "cards", "transaction_effects", "untrusted"):
+    _load_catalogue(con)
+    con.execute("create schema if not exists staging")
+    for view in STAGING_VIEWS:
         con.execute((SQL_DIR / "staging" / f"{view}.sql").read_text(encoding="utf-8"))
-    views = (SQL_DIR / "marts" / "views.sql").read_text(encoding="utf-8")
-    card_balance = next(c for c in CHECKS if c.name == "card_balance").sql
-    con.execute(views.replace("{card_balance_sql}", card_balance))
-    breaks = con.execute(
-        "select column_name, comment from duckdb_columns() "
-        "where schema_name = 'recon' and table_name = 'breaks' and comment is not null"
+    for view in MART_VIEWS:
+        con.execute((SQL_DIR / "marts" / f"{view}.sql").read_text(encoding="utf-8"))
+    for view, source in INHERITED_COMMENTS:
+        _comment_columns(con, view, _column_comments(con, source), only_missing=True)
+    for name in COMPAT_VIEWS:
+        _compat_view(con, f"recon.{name}", f"staging.stg_{name}")
+
+
+def _load_catalogue(con: duckdb.DuckDBPyConnection) -> None:
+    """``recon.checks``: the catalogue as the SQL joins it (the summary's streams, the roots)."""
+    frame = pl.DataFrame(
+        [(c.name, c.severity, c.stream, c.requires, c.skip_reason or None, c.root_rank)
+         for c in CHECKS],
+        schema={"name": pl.String, "severity": pl.String, "stream": pl.String,
+                "requires": pl.String, "skip_reason": pl.String, "root_rank": pl.Int32},
+        orient="row",
+    )  # fmt: skip
+    con.register("_catalogue", frame.to_arrow())
+    try:
+        con.execute("insert into recon.checks by name select * from _catalogue")
+    finally:
+        con.unregister("_catalogue")
+
+
+def _compat_view(con: duckdb.DuckDBPyConnection, view: str, source: str) -> None:
+    """``view`` as ``select * from source``, commented as its source is (names are ours)."""
+    con.execute(f"create or replace view {view} as select * from {source}")  # noqa: S608
+    schema, name = source.split(".")
+    row = con.execute(
+        "select comment from duckdb_views() where schema_name = ? and view_name = ?",
+        [schema, name],
     ).fetchall()
-    _comment_columns(con, "recon.open_breaks", dict(breaks), only_missing=True)
-    records = con.execute(
-        "select column_name, comment from duckdb_columns() where schema_name = 'recon' "
-        "and table_name = 'quarantined_records' and comment is not null"
+    text = f"Compatibility view: {source} under the name it had before the staging schema. "
+    quoted = (text + (row[0][0] if row and row[0][0] else "")).replace("'", "''")
+    con.execute(f"comment on view {view} is '{quoted}'")
+    _comment_columns(con, view, _column_comments(con, source))
+
+
+def _column_comments(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name, comment from duckdb_columns() where schema_name = ? "
+        "and table_name = ? and comment is not null",
+        [schema, name],
     ).fetchall()
-    _comment_columns(con, "recon.untrusted", dict(records), only_missing=True)
+    return dict(rows)
 
 
 def _comment_columns(
@@ -289,10 +325,10 @@ def reconcile(
     con.execute("create or replace temp table tied (break_id varchar)")
     stats: list[tuple[str, str, int | None, int | None, int | None, str | None, int | None]] = []
     skipped: dict[str, str] = {}
-    untrusted = bool(con.execute("select count(*) from recon.untrusted").fetchall()[0][0])
+    untrusted = bool(con.execute("select count(*) from staging.stg_untrusted").fetchall()[0][0])
     for check in CHECKS:
-        if check.requires is not None:
-            ok = con.execute(f"select {check.requires}").fetchall()[0]
+        if check.requires_sql is not None:
+            ok = con.execute(check.requires_sql).fetchall()[0]
             if not (ok and ok[0]):
                 skipped[check.name] = check.skip_reason
                 stats.append(

@@ -1,5 +1,38 @@
--- recon.*: the money model tables, the run's parameters, breaks with a lifecycle, the summary.
+-- recon.*: the money model tables, the check catalogue, the run's parameters, breaks with a
+-- lifecycle, the summary. The views over them are in marts/.
 create schema if not exists recon;
+
+-- the parameters of the reconciliation run last (one row, written by reconcile)
+create or replace table recon.params (
+    run_id        varchar,
+    as_of         timestamptz,
+    tolerance     decimal(18,2),
+    stale_days    integer,
+    variance_pct  decimal(9,4)
+);
+comment on table recon.params is 'The parameters of the last reconciliation.';
+comment on column recon.params.run_id is 'The run reconciled last.';
+comment on column recon.params.as_of is 'When it was reconciled (UTC): the run''s time, the one clock that ages and staleness count to (recon.aged_breaks).';
+comment on column recon.params.tolerance is 'Amounts tie when they differ by at most this much.';
+comment on column recon.params.stale_days is 'An authorisation still open this many days after authTime is stale.';
+comment on column recon.params.variance_pct is 'auth_settle_variance reports settled amounts more than this % off auth.';
+
+-- the check catalogue (transform/sql/checks/checks.csv), loaded by reconcile
+create or replace table recon.checks (
+    name         varchar primary key,
+    severity     varchar not null,
+    stream       varchar,
+    requires     varchar,
+    skip_reason  varchar,
+    root_rank    integer
+);
+comment on table recon.checks is 'The check catalogue, loaded from transform/sql/checks/checks.csv: one row per check of RECONCILIATION.md, in the order they run.';
+comment on column recon.checks.name is 'The check (its SQL is transform/sql/checks/<name>.sql).';
+comment on column recon.checks.severity is 'error, warning or info: the severity of its breaks.';
+comment on column recon.checks.stream is 'The stream its out-of-window comparisons are counted under in the summary (null: it has none).';
+comment on column recon.checks.requires is 'The precondition it needs to run (transform/sql/checks/requires/<requires>.sql), else null: it always runs.';
+comment on column recon.checks.skip_reason is 'Why it is skipped when its precondition does not hold.';
+comment on column recon.checks.root_rank is 'Among breaks of one money movement, the one of the lowest rank is the root that explains the others (null: after every ranked check).';
 
 create table if not exists recon.breaks (
     break_id        varchar primary key,
@@ -41,8 +74,8 @@ comment on column recon.breaks.status is 'open or resolved.';
 comment on column recon.breaks.run_id is 'The run that last changed the row.';
 comment on column recon.breaks.root_id is 'The break that explains this one: breaks of one money movement (one order, one account entry, one transaction) share a root, and the amount at stake counts each root once. A break that nothing else explains is its own root.';
 
--- Ages, defined once: a break's age counts from its as_of (the money movement), days_open from
--- first_seen_at; both whole UTC days of 24 hours (never negative), bucketed the same way.
+-- Day arithmetic and bucket labels of a break's ages. The clock they count to is chosen once,
+-- in marts/aged_breaks.sql (the reconciliation's as_of): use recon.aged_breaks, not these.
 create or replace macro recon.age_days(since_ts, until_ts) as
     greatest(date_diff('second', since_ts, until_ts), 0) // 86400;
 comment on macro recon.age_days is 'Whole days of 24 hours from since_ts to until_ts (0 if until_ts is earlier): a break''s age (from as_of) or days open (from first_seen_at).';

@@ -119,6 +119,6 @@ final as (
         -- period reconciled later holds entries never extracted); it cannot tie
         not c.has_entry or coalesce(cv.covered_until < c.snapshot_at, true) as out_of_window
     from compared c
-    left join recon.coverage cv on cv.stream = 'account_logs'
+    left join staging.stg_coverage cv on cv.stream = 'account_logs'
 )
 select * from final

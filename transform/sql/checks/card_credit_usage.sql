@@ -3,7 +3,7 @@
 -- A snapshot taken after the end of the transaction coverage holds activity never extracted
 -- (a closed period reconciled later): out of window, as for account_balance.
 with cards as (
-    select * from recon.cards
+    select * from staging.stg_cards
     where card_model = 'ShareBalance' and used_credit_amount is not null
 ),
 history as (
@@ -15,10 +15,10 @@ history as (
         c.created_at >= cv.covered_from as complete,
         coalesce(cv.covered_until >= c.snapshot_at, false) as covered
     from cards c
-    left join recon.coverage cv on cv.stream = 'transactions'
+    left join staging.stg_coverage cv on cv.stream = 'transactions'
 ),
 effects as (
-    select * from recon.card_transaction_effects
+    select * from staging.stg_card_transaction_effects
 ),
 computed as (
     select

@@ -16,7 +16,7 @@ with final as (
         'used ' || used_credit_amount || ' of a ' || max_credit_amount || ' limit' as detail,
         coalesce(used_credit_amount > max_credit_amount, false) as is_break,
         false as out_of_window
-    from recon.cards
+    from staging.stg_cards
     where card_model = 'ShareBalance'
       and used_credit_amount is not null
 )

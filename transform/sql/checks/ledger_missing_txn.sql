@@ -44,6 +44,6 @@ final as (
     from spending s
     join first_entry f using (order_no)
     left join core.transactions t on t.transaction_id = s.order_no
-    left join recon.coverage cv on cv.stream = 'transactions'
+    left join staging.stg_coverage cv on cv.stream = 'transactions'
 )
 select * from final

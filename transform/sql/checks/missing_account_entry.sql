@@ -35,6 +35,6 @@ final as (
             as out_of_window
     from logs l
     left join funding f using (order_no)
-    left join recon.coverage cv on cv.stream = 'account_logs'
+    left join staging.stg_coverage cv on cv.stream = 'account_logs'
 )
 select * from final

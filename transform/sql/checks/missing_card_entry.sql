@@ -4,7 +4,7 @@ with funding as (
     select a.*
     from core.account_logs a
     join recon.account_log_types t using (trans_type)
-    join recon.cards c using (card_id)
+    join staging.stg_cards c using (card_id)
     where t.category = 'funding' and c.card_model = 'Standard'
 ),
 logs as (
@@ -31,6 +31,6 @@ final as (
                  or f.trans_at >= cv.covered_until, true) as out_of_window
     from funding f
     left join logs l using (order_no)
-    left join recon.coverage cv on cv.stream = 'card_account_logs'
+    left join staging.stg_coverage cv on cv.stream = 'card_account_logs'
 )
 select * from final

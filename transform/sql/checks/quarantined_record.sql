@@ -1,4 +1,4 @@
--- grain: one quarantined record (recon.quarantined_records).
+-- grain: one quarantined record (staging.stg_quarantined_records).
 -- invariant: a later valid fetch of the same key replaced it. Until then it is money we could
 -- not read: an error break, found once (the comparisons that include it are blocked, not
 -- reported). It resolves when a fetch of the same key validates.
@@ -23,6 +23,6 @@ with final as (
             ) as detail,
         not r.replaced as is_break,
         false as out_of_window
-    from recon.quarantined_records r
+    from staging.stg_quarantined_records r
 )
 select * from final

@@ -1,7 +1,7 @@
 -- grain: one settled ShareBalance transaction with its settlement entry.
 -- invariant: the absolute amount of the settlement entry = settledAmount.
 with txns as (
-    select * from recon.transaction_effects
+    select * from staging.stg_transaction_effects
     where card_model = 'ShareBalance' and status = 'settled' and moves_money
 ),
 settlements as (

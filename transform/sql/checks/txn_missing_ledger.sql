@@ -5,7 +5,7 @@
 -- transaction id.
 -- Out of window: the settlement may lie outside the extracted ledger (see the last CTE).
 with txns as (
-    select * from recon.transaction_effects
+    select * from staging.stg_transaction_effects
     where card_model = 'ShareBalance' and status = 'settled' and moves_money
 ),
 settlements as (
@@ -44,6 +44,6 @@ final as (
     from txns x
     cross join recon.params p
     left join settlements s on s.order_no = x.transaction_id
-    left join recon.coverage cv on cv.stream = 'account_logs'
+    left join staging.stg_coverage cv on cv.stream = 'account_logs'
 )
 select * from final

@@ -1,16 +1,14 @@
 -- grain: one break this run found (temp table found). Its root: the break that explains it
 -- (itself when nothing does). Breaks of one money movement share a root:
 --   * the same entity: an order whose fee and amount both differ (fee_mismatch and
---     order_amount_mismatch) is one movement; the check first in `ranked` is the root;
+--     order_amount_mismatch) is one movement; the check of the lowest root_rank in the check
+--     catalogue (recon.checks: the missing side first, then the amounts that differ) is the
+--     root;
 --   * a ledger chain that jumps by exactly the amount of a missing entry whose movement falls
 --     between the entry before the jump and the one that jumps (a dropped funding entry shows
 --     as missing_account_entry and as account_ledger_chain: one movement, one root).
-with ranked(check_name, rank) as (
-    -- which check explains the others of the same movement: the missing side first, then the
-    -- amounts that differ
-    values ('missing_account_entry', 1), ('missing_card_entry', 2), ('txn_missing_ledger', 3),
-           ('ledger_missing_txn', 4), ('funding_mismatch', 5), ('fee_mismatch', 6),
-           ('order_amount_mismatch', 7), ('txn_amount_mismatch', 8)
+with ranked as (
+    select name as check_name, root_rank as rank from recon.checks where root_rank is not null
 ),
 breaks as (
     select f.*, coalesce(r.rank, 99) as rank

@@ -1,7 +1,8 @@
 -- grain: one row per (section, name, currency) of one run: the run's verdict, per-stream
 -- counts, per-check results per currency (with the comparisons blocked by quarantine), and
 -- the amount on hold per currency. The verdict counts quarantined_record breaks like any
--- error: a run with an untrusted record is never reconciled.
+-- error: a run with an untrusted record is never reconciled. A check's total difference per
+-- currency is the sum of its open breaks' amounts at stake (recon.open_breaks).
 -- Inputs: recon.params (run_id, as_of), summary_failures (why the run is incomplete),
 -- summary_run (label, dialect). Every row says what the run covers: label, dialect, the
 -- period reconciled (the extracted history: first day .. last day every stream covers) and
@@ -13,7 +14,7 @@ period as (
     select
         cast(timezone('UTC', min(covered_from)) as date) as period_from,
         cast(timezone('UTC', min(covered_until)) as date) - 1 as period_to
-    from recon.coverage
+    from staging.stg_coverage
 ),
 snapshot as (
     select coalesce(
@@ -24,24 +25,15 @@ snapshot as (
     ) as snapshot_at
 ),
 open_breaks as (
-    select * from recon.breaks where status = 'open'
+    select * from recon.open_breaks
 ),
 stream_oow as (
-    -- entries out of the extracted window, attributed to the stream they belong to
-    select
-        case "check"
-            when 'missing_account_entry' then 'card_account_logs'
-            when 'missing_card_entry' then 'account_logs'
-            when 'ledger_missing_txn' then 'account_logs'
-            when 'txn_missing_ledger' then 'transactions'
-            when 'account_balance' then 'accounts'
-            when 'card_balance' then 'cards'
-            when 'card_credit_usage' then 'cards'
-            else 'other'
-        end as stream,
-        sum(out_of_window) as out_of_window
-    from recon.check_runs
-    where run_id = (select run_id from params)
+    -- entries out of the extracted window, attributed to the stream they belong to (the
+    -- check catalogue's stream)
+    select coalesce(k.stream, 'other') as stream, sum(c.out_of_window) as out_of_window
+    from recon.check_runs c
+    left join recon.checks k on k.name = c."check"
+    where c.run_id = (select run_id from params)
     group by 1
 ),
 streams as (
@@ -62,7 +54,7 @@ check_currencies as (
            count(*) filter (where severity = 'error') as errors,
            count(*) filter (where severity = 'warning') as warnings,
            count(*) filter (where severity = 'info') as infos,
-           sum(abs(coalesce(difference, expected, actual, 0))) as abs_difference
+           sum(at_stake) as abs_difference
     from open_breaks
     group by all
 ),
@@ -84,7 +76,7 @@ holds as (
         null, null, null, null, count(*) as entities_checked, null, null, null, null,
         sum(auth_amount) as amount_on_hold,
         count(*) || ' authorised, unsettled transactions' as note
-    from recon.transaction_effects
+    from staging.stg_transaction_effects
     where status = 'authorized' and funds_direction = 'Expenditure' and can_hold
     group by currency
 ),

@@ -3,7 +3,7 @@
 -- quarantined fetch (RECONCILIATION.md, "Records that cannot be trusted"); a record with no
 -- usable key can never be replaced. What it names (card, currency, the order or transaction
 -- it points to, its time) is read from the raw item, as sent, for the checks it blocks.
-create or replace view recon.quarantined_records as
+create or replace view staging.stg_quarantined_records as
 with kinds(stream, entity_type) as (
     values ('transactions', 'transaction'), ('card_account_logs', 'card_account_log'),
            ('account_logs', 'account_log'), ('orders', 'order'), ('cards', 'card'),
@@ -95,18 +95,14 @@ final as (
 )
 select * from final;
 
--- grain: one record that cannot be trusted now (quarantined and not replaced since).
-create or replace view recon.untrusted as
-select * from recon.quarantined_records where not replaced;
-comment on view recon.quarantined_records is 'Per quarantined record (entity): what it names, read from the raw item as sent, and whether a later valid fetch of the same key replaced it.';
-comment on column recon.quarantined_records.stream is 'Stream or snapshot it came from.';
-comment on column recon.quarantined_records.entity_type is 'transaction, card_account_log, account_log, order, card or account.';
-comment on column recon.quarantined_records.entity_id is 'Its key as sent, or raw: + the first 16 hex digits of the SHA-256 of its raw JSON when it has none.';
-comment on column recon.quarantined_records.card_id is 'The card it names (cardInfo.cardId or cardId), if any.';
-comment on column recon.quarantined_records.currency is 'The currency it names, if any.';
-comment on column recon.quarantined_records.ref is 'The order or transaction a ledger entry (orderNo) or card log (cardOrderNo) points to.';
-comment on column recon.quarantined_records.record_at is 'The time of the money movement as sent (authTime, transactionTime, transTime, createdOn), else when first quarantined.';
-comment on column recon.quarantined_records.failed_checks is 'The checks its latest quarantined fetch failed.';
-comment on column recon.quarantined_records.first_quarantined_at is 'When it was first quarantined (UTC).';
-comment on column recon.quarantined_records.replaced is 'Whether a valid fetch of the same key was loaded at or after its last quarantined fetch.';
-comment on view recon.untrusted is 'The records that cannot be trusted now: quarantined and not replaced. Each is a quarantined_record break, and blocks the comparisons that include it (blocked_by_quarantine).';
+comment on view staging.stg_quarantined_records is 'Per quarantined record (entity): what it names, read from the raw item as sent, and whether a later valid fetch of the same key replaced it.';
+comment on column staging.stg_quarantined_records.stream is 'Stream or snapshot it came from.';
+comment on column staging.stg_quarantined_records.entity_type is 'transaction, card_account_log, account_log, order, card or account.';
+comment on column staging.stg_quarantined_records.entity_id is 'Its key as sent, or raw: + the first 16 hex digits of the SHA-256 of its raw JSON when it has none.';
+comment on column staging.stg_quarantined_records.card_id is 'The card it names (cardInfo.cardId or cardId), if any.';
+comment on column staging.stg_quarantined_records.currency is 'The currency it names, if any.';
+comment on column staging.stg_quarantined_records.ref is 'The order or transaction a ledger entry (orderNo) or card log (cardOrderNo) points to.';
+comment on column staging.stg_quarantined_records.record_at is 'The time of the money movement as sent (authTime, transactionTime, transTime, createdOn), else when first quarantined.';
+comment on column staging.stg_quarantined_records.failed_checks is 'The checks its latest quarantined fetch failed.';
+comment on column staging.stg_quarantined_records.first_quarantined_at is 'When it was first quarantined (UTC).';
+comment on column staging.stg_quarantined_records.replaced is 'Whether a valid fetch of the same key was loaded at or after its last quarantined fetch.';

@@ -1,6 +1,6 @@
 -- grain: one stream. What the extracted history covers: from the first slice ever fetched
 -- to the end of the watermark day (exclusive bound, UTC).
-create or replace view recon.coverage as
+create or replace view staging.stg_coverage as
 with slices as (
     select stream, min(slice_from) as covered_from
     from raw.pages
@@ -17,7 +17,7 @@ final as (
     join meta.state m using (stream)
 )
 select * from final;
-comment on view recon.coverage is 'Per stream, what the extracted history covers (UTC): from the first slice ever fetched to the end of the watermark day. A comparison whose other side may lie outside it is out of window, not a break.';
-comment on column recon.coverage.stream is 'transactions, card_account_logs or account_logs.';
-comment on column recon.coverage.covered_from is 'Start of the first day ever extracted (inclusive).';
-comment on column recon.coverage.covered_until is 'End of the watermark day (exclusive): everything before it is extracted.';
+comment on view staging.stg_coverage is 'Per stream, what the extracted history covers (UTC): from the first slice ever fetched to the end of the watermark day. A comparison whose other side may lie outside it is out of window, not a break.';
+comment on column staging.stg_coverage.stream is 'transactions, card_account_logs or account_logs.';
+comment on column staging.stg_coverage.covered_from is 'Start of the first day ever extracted (inclusive).';
+comment on column staging.stg_coverage.covered_until is 'End of the watermark day (exclusive): everything before it is extracted.';
