@@ -3,6 +3,8 @@
 Every report (CSV, Parquet, XLSX, HTML) renders the same :class:`RunReport`, so the
 files agree with each other. The queries live in ``reports/sql/``; money stays
 ``Decimal`` (DuckDB ``DECIMAL(18,2)``, polars ``Decimal(18, 2)``) all the way through.
+A break's ages, aging bucket and amount at stake are read from ``recon.aged_breaks``, where
+they are defined once (at the reconciliation's ``as_of``): nothing here recomputes them.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class RunReport:
     generated_at: datetime
     verdict: str
     note: str | None
-    breaks: pl.DataFrame  # BREAK_COLUMNS, all breaks, in report order
+    breaks: pl.DataFrame  # BREAK_COLUMNS + at_stake (not exported), all breaks, report order
     summary: pl.DataFrame  # the run's recon.run_summary rows
     checks: tuple[CheckLine, ...]
     streams: tuple[StreamLine, ...]
@@ -184,19 +186,16 @@ class RunReport:
 
 
 def stake(row: Mapping[str, Any]) -> Decimal:
-    """A break's amount at stake: |difference|, or |the one side that exists| when a side is
-    missing (a ``missing_*`` break has no difference) — the run summary's rule too."""
-    for column in ("difference", "expected", "actual"):
-        value = row.get(column)
-        if value is not None:
-            return abs(Decimal(value))
-    return ZERO
+    """A break's amount at stake, as ``recon.aged_breaks`` computes it (0 when it has none)."""
+    value = row["at_stake"]
+    return ZERO if value is None else Decimal(value)
 
 
 def at_stake(rows: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
-    """Amount at stake per currency of the open error breaks among ``rows``, each money
-    movement once: breaks that share a root (``root_id``) count the root's amount (or, when
-    the root is not among them, the largest of theirs)."""
+    """Amount at stake per currency of the open error breaks among ``rows`` (rows of
+    ``recon.aged_breaks``, as :attr:`RunReport.breaks` holds them), each money movement
+    once: breaks that share a root (``root_id``) count the root's amount (or, when the root
+    is not among them, the largest of theirs)."""
     roots: dict[tuple[str, str], Decimal] = {}  # (currency, root) -> the root's amount
     explained: dict[tuple[str, str], Decimal] = {}  # ... the largest of the others'
     for row in rows:
@@ -236,7 +235,7 @@ def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport:
             "reconcile it (and write its summary) before writing its reports"
         )
     verdict, generated_at, note, *scope = run[0]
-    breaks = con.sql(_sql("breaks"), params={"generated_at": generated_at}).pl()
+    breaks = con.sql(_sql("breaks")).pl()
     summary = con.sql(_sql("summary"), params={"run_id": run_id}).pl()
     checks = tuple(
         CheckLine(

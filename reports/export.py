@@ -2,7 +2,8 @@
 
 ``write_reports(con, run_id, out_dir)`` writes, directly into ``out_dir``::
 
-    breaks.csv      breaks.parquet      every break (open and resolved), aged at the run
+    breaks.csv      breaks.parquet      every break (open and resolved), aged at the run's
+                                        reconciliation (recon.aged_breaks)
     summary.csv     summary.parquet     the run's recon.run_summary rows
     report.xlsx                         summary, open breaks, one sheet per check
     report.html                         one self-contained page for finance
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from reports.data import ReportError, load_report
+from reports.data import BREAK_COLUMNS, ReportError, load_report
 from reports.html import render_html
 from reports.xlsx import write_xlsx
 
@@ -47,9 +48,10 @@ def write_reports(con: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path) ->
             f"cannot create the report folder {out_dir}: {exc.strerror or exc}; "
             "choose a writable folder with --out"
         ) from exc
+    breaks = _utc(report.breaks.select(BREAK_COLUMNS))
     writers: dict[str, Callable[[Path], None]] = {
-        "breaks.csv": lambda p: _utc(report.breaks).write_csv(p, datetime_format=CSV_DATETIME),
-        "breaks.parquet": lambda p: _utc(report.breaks).write_parquet(p),
+        "breaks.csv": lambda p: breaks.write_csv(p, datetime_format=CSV_DATETIME),
+        "breaks.parquet": breaks.write_parquet,
         "summary.csv": lambda p: _utc(report.summary).write_csv(p, datetime_format=CSV_DATETIME),
         "summary.parquet": lambda p: _utc(report.summary).write_parquet(p),
         "report.xlsx": lambda p: write_xlsx(report, p),

@@ -436,9 +436,10 @@ def _notes(report: RunReport) -> str:
         "amount of the side that exists.",
         "<b>Amount on hold</b> — authorised, unsettled card spending. Holds are not breaks; "
         "they show when a balance gap is explained by money still in flight.",
-        "<b>Age</b> — days since the money moved (the break's as-of date); breaks.csv also "
-        "has days_open, the days since a run first found it. A break a later run compares "
-        "again and finds tying is marked resolved.",
+        "<b>Age</b> — whole days from when the money moved (the break's as-of date) to the "
+        "reconciliation, whenever this report is read; breaks.csv also has days_open, the "
+        "days since a run first found it. A break a later run compares again and finds "
+        "tying is marked resolved.",
         "<b>Linked breaks</b> — breaks of one money movement (one order, one account entry, "
         "one transaction) share a root (root_id); the amount at stake counts the root once.",
         "<b>Files</b> — breaks.csv / breaks.parquet (every break, open and resolved), "

@@ -22,7 +22,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from reports.data import ReportError, RunReport
+from reports.data import BREAK_COLUMNS, ReportError, RunReport
 
 __all__ = ["sheet_name", "write_xlsx"]
 
@@ -45,9 +45,9 @@ def write_xlsx(report: RunReport, path: Path) -> None:
         "datetime": workbook.add_format({"num_format": DATETIME_FORMAT}),
     }
     _write_sheet(workbook, "summary", report.summary, formats)
-    open_breaks = report.open_breaks
+    open_breaks = report.open_breaks.select(BREAK_COLUMNS)  # the columns breaks.csv has
     _write_sheet(workbook, "open breaks", open_breaks, formats)
-    _write_sheet(workbook, "notes", report.open_notes, formats)
+    _write_sheet(workbook, "notes", report.open_notes.select(BREAK_COLUMNS), formats)
     used = {"summary", "open breaks", "notes"}
     for check in report.checks_with_open_breaks():
         name = sheet_name(check, used)

@@ -18,7 +18,7 @@ from reports.data import at_stake
 from reports.html import render_html
 from reports.xlsx import sheet_name
 
-RECON_SQL = Path(__file__).parents[2] / "transform" / "sql" / "recon.sql"
+SQL = Path(__file__).parents[2] / "transform" / "sql"
 RUN = "run-9"
 AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -38,8 +38,12 @@ def brk(n: int, **over: Any) -> dict[str, Any]:
 def recon_db(
     breaks: list[dict[str, Any]], verdict: str = "breaks", note: str | None = None
 ) -> duckdb.DuckDBPyConnection:
+    """The recon tables, reconciled at AT, with ``breaks``: the ages and amounts at stake the
+    reports read are recon.aged_breaks's (reconcile creates it over the core tables)."""
     con = duckdb.connect()
-    con.execute(RECON_SQL.read_text(encoding="utf-8"))
+    con.execute((SQL / "recon.sql").read_text(encoding="utf-8"))
+    con.execute("insert into recon.params (run_id, as_of) values (?, ?)", [RUN, AT])
+    con.execute((SQL / "marts" / "aged_breaks.sql").read_text(encoding="utf-8"))
     if breaks:
         columns = list(breaks[0])
         quoted = ", ".join(f'"{c}"' for c in columns)  # "check" is a keyword
@@ -154,8 +158,9 @@ def test_amount_at_stake_sums_open_errors_per_currency_using_the_side_that_exist
         brk(4, severity="warning", difference=Decimal("50.00")),
         brk(5, status="resolved", difference=Decimal("70.00")),
     ]
-    assert at_stake(rows) == {"EUR": Decimal("1.00"), "USD": Decimal("102.50")}
-    html = render_html(load_report(recon_db(rows), RUN))
+    report = load_report(recon_db(rows), RUN)
+    assert at_stake(report.breaks.to_dicts()) == {"EUR": Decimal("1.00"), "USD": Decimal("102.50")}
+    html = render_html(report)
     assert "102.50" in html
     assert "1.00" in html
 
@@ -170,8 +175,8 @@ def test_amount_at_stake_counts_one_money_movement_once() -> None:
             actual=Decimal("-232.39"), difference=Decimal("-241.39"), root_id="b00001"),
         brk(3, difference=Decimal("1.00")),
     ]  # fmt: skip
-    assert at_stake(rows) == {"USD": Decimal("242.39")}
     report = load_report(recon_db(rows), RUN)
+    assert at_stake(report.breaks.to_dicts()) == {"USD": Decimal("242.39")}
     html = render_html(report)
     assert "242.39" in html and "483.78" not in html
     ids = report.breaks.get_column("break_id").to_list()

@@ -159,8 +159,8 @@ def test_amount_at_stake_counts_each_root_once_on_broken_books(broken: Run) -> N
 
     rows = (
         broken.con.sql(
-            "select break_id, root_id, status, severity, currency, expected, actual, difference "
-            "from recon.breaks"
+            "select break_id, root_id, status, severity, currency, expected, actual, difference, "
+            "at_stake from recon.aged_breaks"
         )
         .pl()
         .to_dicts()
