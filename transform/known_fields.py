@@ -1,14 +1,14 @@
 """The item fields a cardepass reply may carry, as this project knows them: a table.
 
 Dotted paths of the item fields, per (stream, dialect); a list's elements share the list's
-path (``feeItems.feeType``). ``READ_FIELDS``: what ``transform/normalize.py`` reads (its
-mappers and fast rows; ``tests/cli/test_doctor.py`` records the paths normalize actually
-reads from the sandbox's items and checks they are all here). ``IGNORED_FIELDS``: what the
-published documents (API.md, the v2.0 document, the v1.4 reference's examples) show and the
-normaliser leaves alone on purpose. A field in neither is *unknown*: a run ignores it and
-``raw.pages`` keeps it; ``cardrecon doctor`` lists it. A known path with an object or list
-value is looked into only when some known path continues it (``permissions`` is not,
-``productInfo`` is).
+path (``feeItems.feeType``). ``READ_FIELDS``: what the normaliser reads (the mappers of
+``transform/dialects.py`` and the fast rows of ``transform/fast_rows.py``;
+``tests/cli/test_doctor.py`` records the paths normalize actually reads from the sandbox's
+items and checks they are all here). ``IGNORED_FIELDS``: what the published documents
+(API.md, the v2.0 document, the v1.4 reference's examples) show and the normaliser leaves
+alone on purpose. A field in neither is *unknown*: a run ignores it and ``raw.pages`` keeps
+it; ``cardrecon doctor`` lists it. A known path with an object or list value is looked into
+only when some known path continues it (``permissions`` is not, ``productInfo`` is).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 For any page of item dicts (fields dropped, or replaced by any JSON value), ``normalize``
 either raises ``SchemaFailure`` or returns one row per item, and ``validate`` puts every
 row in exactly one of ``valid`` / ``rejected``; nothing is lost, nothing else is raised.
+The fast paths of ``normalize`` give exactly what its careful reader gives.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from support.items import (
@@ -26,8 +28,13 @@ from support.items import (
     wire,
 )
 
-from transform.normalize import SchemaFailure, normalize
-from transform.schemas import KEYS, deduplicate, validate
+from transform.columns import COLUMNS
+from transform.dialects import MAPPERS, lookup
+from transform.fast_rows import FAST_ROWS
+from transform.normalize import Reader, SchemaFailure, normalize
+from transform.readers import CarefulReader, PageCounts
+from transform.tables import KEYS
+from transform.validate import deduplicate, validate
 
 BASES: list[tuple[str, str, Callable[..., dict[str, Any]]]] = [
     ("transactions", V14, make_txn_v14),
@@ -130,18 +137,13 @@ def test_every_item_ends_valid_or_rejected_exactly_once(
     assert deduped.valid.select(KEYS[stream]).is_duplicated().sum() == 0
 
 
-def _normalize_with(fast: bool, stream: str, pages: list[tuple[Any, list[Any]]]) -> Any:
-    import transform.normalize as nz
-
-    saved, nz.USE_FAST_READER = nz.USE_FAST_READER, fast
+def _normalize_with(reader: Reader, stream: str, pages: list[tuple[Any, list[Any]]]) -> Any:
     try:
-        result = normalize(stream, pages)
-        fees = result.fee_items
-        return result.frame.to_dicts(), None if fees is None else fees.to_dicts()
+        result = normalize(stream, pages, reader=reader)
     except SchemaFailure as exc:
         return ("schema failure", str(exc))
-    finally:
-        nz.USE_FAST_READER = saved
+    fees = result.fee_items
+    return result.frame.to_dicts(), None if fees is None else fees.to_dicts()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -152,4 +154,20 @@ def test_fast_reader_gives_exactly_what_the_careful_reader_gives(
     # the fast path (B2's profile: per-field reads dominated) must never change a row, a
     # problem, a fee item or a schema failure — only how long it takes
     stream, pages = batch
-    assert _normalize_with(True, stream, pages) == _normalize_with(False, stream, pages)
+    assert _normalize_with("fast", stream, pages) == _normalize_with("careful", stream, pages)
+
+
+@pytest.mark.parametrize(
+    ("stream", "dialect", "make"), [b for b in BASES if lookup(FAST_ROWS, b[0], b[1])]
+)
+def test_a_fast_row_names_the_columns_its_mapper_fills(
+    stream: str, dialect: str, make: Callable[..., dict[str, Any]]
+) -> None:
+    # a fast row's columns are taken by name: a misspelt one would load as null
+    item = wire(make())
+    fast = lookup(FAST_ROWS, stream, dialect)(item)
+    careful = lookup(MAPPERS, stream, dialect)(
+        CarefulReader(PageCounts(()), item), lineage(dialect)
+    )
+    assert fast is not None
+    assert set(fast) == set(careful) <= set(COLUMNS[stream])

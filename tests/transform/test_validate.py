@@ -26,15 +26,9 @@ from support.items import (
 
 from sandbox.world import World
 from transform.normalize import COLUMNS, MONEY, normalize
-from transform.schemas import (
-    KEYS,
-    MODELS,
-    CardFeeItemSchema,
-    Validated,
-    dedupe_latest,
-    deduplicate,
-    validate,
-)
+from transform.schemas import MODELS, CardFeeItemSchema
+from transform.tables import KEYS
+from transform.validate import Validated, dedupe_latest, deduplicate, validate
 
 GOOD = {
     "transactions": make_txn_v14,
