@@ -8,7 +8,7 @@ slices, page size 100, at most ``concurrency`` requests in flight:
   envelope (orjson) to find the next page, discard it. Nothing is kept.
 * **cardrecon** — our extractor with the loader: pages landed in ``raw.pages``, items
   normalised, validated (pandera) and upserted into ``core.*`` in a DuckDB file,
-  watermarks committed with them (``extract.run.Session.streams`` + ``load_slices``;
+  watermarks committed with them (``flows.steps``: ``Session.streams`` + the run's ``Committer``;
   the snapshots are not part of B1: the other contenders do not take them).
 * **dlt** — ``bench.dlt_peer``: dlt's ``rest_api`` source into DuckDB.
 
@@ -123,9 +123,9 @@ def cardrecon(args: dict[str, Any]) -> dict[str, Any]:
     import duckdb
 
     from extract.auth import ClientCredentials
-    from extract.run import ExtractSettings, Session
-    from transform.load import init_schema, load_slices
-    from transform.state import Store
+    from extract.session import ExtractSettings, Session
+    from flows.steps import Committer, extract_windows
+    from transform.load import init_schema
 
     first, last = date.fromisoformat(args["first"]), date.fromisoformat(args["last"])
     settings = ExtractSettings(
@@ -138,17 +138,18 @@ def cardrecon(args: dict[str, Any]) -> dict[str, Any]:
         page_size=PAGE_SIZE,
     )
     con = duckdb.connect(args["db"])
-    store = Store(con)
     init_schema(con)
+    committer = Committer(con, "bench", "v2.0", batch_items=5_000)
+    windows = dict.fromkeys(settings.streams, (first, last))
 
     async def go() -> Any:
         async with Session(settings) as session:
-            return await session.streams(
-                store, "bench", "v2.0", settings.streams, on_batch=load_slices, today=last
-            )
+            return await extract_windows(session, committer, "v2.0", windows, None)
 
     t0 = time.perf_counter()
-    _windows, outcomes, _skipped = asyncio.run(go())
+    outcomes = asyncio.run(go())
+    for stream, error in committer.flush_all().items():
+        outcomes[stream].error = error
     seconds = time.perf_counter() - t0
     errors = {s: o.error for s, o in outcomes.items() if o.error}
     if errors:

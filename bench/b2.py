@@ -58,25 +58,26 @@ def _process(landed: str, out: str) -> int:
     import duckdb
 
     from extract.records import RawPage
-    from transform.load import init_schema, load_raw_pages
-    from transform.state import Store
+    from flows.pages import page_loads
+    from transform.load import commit_batch, init_schema
 
     src = duckdb.connect(landed, read_only=True)
     con = duckdb.connect(out)
-    store = Store(con)
     init_schema(con)
     items = 0
     for stream in STREAMS:
         cursor = src.execute(
             "select stream, slice_from, slice_to, page_no, request_path, request_params, "
-            "response_id, fetched_at, item_count, payload from raw.pages where stream = ? "
+            "response_id, fetched_at, item_count, payload, service_at from raw.pages "
+            "where stream = ? "
             "order by fetched_at",
             [stream],
         )
         while chunk := cursor.fetchmany(PAGES_PER_BATCH):
             pages = [RawPage(*row) for row in chunk]
-            with store.transaction():
-                counts = load_raw_pages(con, pages, None, "v2.0", "b2")
+            # the run's loading path over stored pages (as `cardrecon rebuild` replays them)
+            loads = page_loads(pages, None, "v2.0", "b2")
+            counts = commit_batch(con, "b2", loads, land=False)
             items += sum(c.fetched for c in counts.values())
     src.close()
     con.close()
@@ -87,8 +88,8 @@ def _imports() -> None:
     """Import what processing needs before the clock starts (pandera alone takes ~2 s)."""
     import duckdb  # noqa: F401
 
-    import transform.load
-    import transform.state  # noqa: F401
+    import flows.pages  # noqa: F401
+    import transform.load  # noqa: F401
 
 
 def cardrecon(args: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ new Prefect database, as on a new machine, and the second one an existing one):
 
 Every request is counted from the sandbox's own request log. Wall time is split into
 Prefect (process start-up with imports, the ephemeral API server, flow and task runs:
-everything that is not our work) and work (``flows.pipeline.run_steps``: extract, load,
+everything that is not our work) and work (``flows.steps.run``: extract, load,
 reconcile, report).
 """
 
@@ -58,7 +58,7 @@ def _prepare(args: dict[str, Any]) -> Any:
     )
     from flows import pipeline
 
-    steps = pipeline.run_steps
+    steps = pipeline.run
     work: list[float] = []
 
     def timed_steps(*a: Any, **kw: Any) -> Any:
@@ -68,7 +68,7 @@ def _prepare(args: dict[str, Any]) -> Any:
         finally:
             work.append(time.perf_counter() - t0)
 
-    pipeline.run_steps = timed_steps  # the flow looks it up at call time
+    pipeline.run = timed_steps  # the flow looks it up at call time
     return pipeline, work
 
 

@@ -206,38 +206,37 @@ def load_world(
 
     ``land_only``: keep the pages in ``raw.pages`` and load nothing (the input of B2).
 
-    The same code path as a real run (``extract.run.run_extraction`` with the loader
-    hooks); used to build the inputs of B2 and B3, never timed as a contender.
+    The same code path as a real run (``flows.steps.run``, stopped before the
+    reconciliation); used to build the inputs of B2 and B3, never timed as a contender.
     """
-    import asyncio
-
     from extract.auth import ClientCredentials
-    from extract.run import ExtractSettings, run_extraction
+    from extract.session import ExtractSettings
+    from flows.settings import RunSettings
+    from flows.steps import RunContext, run
     from sandbox.app import create_app
-    from transform.load import init_schema, load_slices, load_snapshots
-    from transform.state import Store
 
-    store = Store(con)
-    init_schema(con)
     first, last = world_days(world)
-    settings = ExtractSettings(
-        base_url="http://127.0.0.1/openapi",
-        credentials=ClientCredentials(*SANDBOX_CLIENT),
-        start=first,
-        end=last,
-        backoff_base=0.0,
+    settings = RunSettings(
+        run_id,
+        ExtractSettings(
+            base_url="http://127.0.0.1/openapi",
+            credentials=ClientCredentials(*SANDBOX_CLIENT),
+            start=first,
+            end=last,
+            backoff_base=0.0,
+        ),
+        Path(":memory:"),
+        None,
     )
-    report = asyncio.run(
-        run_extraction(
-            settings,
-            store,
-            run_id,
-            on_batch=None if land_only else load_slices,
-            on_snapshots=None if land_only else load_snapshots,
-            transport=httpx.ASGITransport(app=create_app(world, dialect=dialect)),
-            today=last,
-        )
+    ctx = RunContext(
+        settings,
+        transport=httpx.ASGITransport(app=create_app(world, dialect=dialect)),
+        today=last,
+        con=con,
+        reconcile=False,
+        land_only=land_only,
     )
+    report = run(ctx).extraction
     if report.failed:
         raise RuntimeError(f"loading the world failed: {report.failed}")
     return report

@@ -26,10 +26,11 @@ from rich.console import Console
 from flows.console import err, fail, out_console, whole_lines
 from flows.failures import full_device_line, run_failed
 from flows.preflight import parse_date, preflight
+from flows.rebuild import rebuild_command
 
 if TYPE_CHECKING:
-    from flows.pipeline import RunPlan
     from flows.runner import Outcome
+    from flows.settings import RunSettings
 
 app = typer.Typer(
     name="cardrecon",
@@ -50,6 +51,7 @@ ClientSecretOption = Annotated[
     str | None, typer.Option(help="OAuth client secret (CARDEPASS_CLIENT_SECRET).")
 ]
 LABEL_HELP = "Account label (CARDREC_LABEL): names the report folder; letters, digits, . _ -"
+DIALECT_HELP = "auto, v2.0 or v1.4 (CARDREC_DIALECT, default auto)."
 EXIT_BREAKS = 3  # --fail-on-breaks and the verdict is `breaks`
 
 
@@ -117,11 +119,11 @@ def sandbox(
     shapes: Annotated[
         str,
         typer.Option(
-            help="Reply shapes: 'spec' (the reference's tables) or 'live' (v1.4 only: as the "
+            help="Reply shapes: 'documented' (the reference's tables) or 'live' (v1.4 only: as the "
             "live service's own examples show it - enum aliases, .NET times with offsets, "
             "integers, absent and unknown fields, the older page shape)."
         ),
-    ] = "spec",
+    ] = "documented",
     clock_skew: Annotated[
         float | None,
         typer.Option(
@@ -182,8 +184,8 @@ def _check_sandbox_options(*, dialect: str, size: str, scenario: str, shapes: st
         fail(f"unknown --size {size!r}; use one of {', '.join(SIZES)}")
     if scenario not in sc.SCENARIOS:
         fail(f"unknown --scenario {scenario!r}; run `cardrecon sandbox --list-scenarios`")
-    if shapes not in ("spec", "live"):
-        fail(f"unknown --shapes {shapes!r}; use spec or live")
+    if shapes not in ("documented", "spec", "live"):
+        fail(f"unknown --shapes {shapes!r}; use documented or live")
     if shapes == "live" and dialect != "v1.4":
         fail("--shapes live is the v1.4 service's own examples: use it with --dialect v1.4")
 
@@ -199,7 +201,7 @@ def _start_sandbox(
     client_secret: str,
     token_ttl: float,
     manifest: Path | None,
-    shapes: str = "spec",
+    shapes: str = "documented",
     clock_skew: float | None = None,
     busy: bool = False,
 ) -> tuple[Any, str]:
@@ -246,7 +248,7 @@ def _start_sandbox(
     info = ", ".join(
         [f"dialect {dialect}", f"size {size}", f"seed {seed}", f"scenario {scenario}"]
         + ([f"faults {faults}"] if spec is not None else [])
-        + ([f"{shapes} shapes"] if shapes != "spec" else [])
+        + ([f"{shapes} shapes"] if shapes == "live" else [])
         + ([f"clock {clock_skew:+g} s"] if clock_skew else [])
         + (["busy"] if busy else [])
     )
@@ -257,19 +259,23 @@ def _execute(
     console: Console,
     quiet: bool,
     verbose: bool,
-    env: dict[str, str | None],
+    plan: RunSettings,
     *,
     fail_on_breaks: bool = False,
     demo: bool = False,
     **params: Any,
 ) -> NoReturn:
-    """Run the flow with ``params``; print the outcome; exit with the documented code.
+    """Run the flow with ``plan`` (resolved once, by ``preflight``); print the outcome; exit
+    with the documented code.
 
-    0 ran, 1 failed or incomplete, 2 config, 3 ``breaks`` with ``fail_on_breaks``,
-    128 + signal when interrupted (the run is supervised from this thread).
+    ``params`` are the flow's parameters as a deployment would record them (never a
+    secret); the flow takes the resolved settings from ``RESOLVED`` instead of reading
+    the environment again. 0 ran, 1 failed or incomplete, 2 config, 3 ``breaks`` with
+    ``fail_on_breaks``, 128 + signal when interrupted (the run is supervised from here).
     """
+    import contextvars
+
     from flows.runner import (
-        environment,
         prepare_environment,
         print_summary,
         progress_bars,
@@ -279,17 +285,15 @@ def _execute(
 
     prepare_environment(verbose)
     from flows import pipeline
-    from flows.settings import ConfigError
+    from flows.settings import RESOLVED
     from flows.stopping import STOP
 
-    with environment(**env):
-        try:
-            plan = pipeline.plan_run(**params)
-        except ConfigError as exc:
-            fail(str(exc), 2)
-        params["run_id"] = plan.run_id
-        with progress_bars(console, not quiet):
-            outcome = run_interruptibly(lambda: pipeline.reconciliation_flow(**params), STOP)
+    params["run_id"] = plan.run_id
+    RESOLVED.set(plan)
+    with progress_bars(console, not quiet):
+        context = contextvars.copy_context()  # the run's thread sees the plan and the bars
+        flow: Any = pipeline.reconciliation_flow
+        outcome = run_interruptibly(lambda: context.run(flow, **params), STOP)
     if outcome.signum is not None and (outcome.error is not None or not outcome.finished):
         _leave_interrupted(outcome, plan, demo)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # the run is over: the usual
@@ -313,7 +317,7 @@ def _execute(
     raise typer.Exit(EXIT_BREAKS if fail_on_breaks and result["verdict"] == "breaks" else 0)
 
 
-def _leave_interrupted(outcome: Outcome, plan: RunPlan, demo: bool) -> NoReturn:
+def _leave_interrupted(outcome: Outcome, plan: RunSettings, demo: bool) -> NoReturn:
     """One line saying where the next run starts, then exit 128 + the signal's number."""
     from flows.runner import leave
     from flows.stopping import resume_date
@@ -349,7 +353,7 @@ def run(
     ] = None,
     to: Annotated[str | None, typer.Option(help="Last day, inclusive (default today).")] = None,
     full_refresh: Annotated[bool, typer.Option(help="Ignore saved state; start over.")] = False,
-    dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
+    dialect: Annotated[str | None, typer.Option(help=DIALECT_HELP)] = None,
     db: Annotated[Path | None, typer.Option(help="DuckDB file (CARDREC_DB).")] = None,
     out: Annotated[
         Path | None,
@@ -372,14 +376,17 @@ def run(
             fail(f"--from {start} is in the future (today is {today}, UTC); nothing to reconcile")
         if start and end and end < start:
             fail(f"--to {end} is before --from {start}")
-        if dialect not in ("auto", "v2.0", "v1.4"):
+        if dialect not in (None, "auto", "v2.0", "v1.4"):
             fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
-        preflight(base_url, client_id, client_secret, start, end, db, out, label=label, ping=True)
+        plan = preflight(
+            base_url, client_id, client_secret, start, end, db, out,
+            label=label, ping=True, dialect=dialect, full_refresh=full_refresh,
+        )  # fmt: skip
         _execute(
             out_console,
             quiet,
             verbose,
-            {"CARDEPASS_CLIENT_ID": client_id, "CARDEPASS_CLIENT_SECRET": client_secret},
+            plan,
             fail_on_breaks=fail_on_breaks,
             date_from=start,
             date_to=end,
@@ -475,11 +482,15 @@ def _demo(
                 f"sandbox: {base_url} ({info}); starting Prefect and the flow...", highlight=False
             )
         try:
+            plan = preflight(
+                base_url, "sandbox", SANDBOX_SECRET, start, end, db, out_dir, label=label,
+                dialect=dialect, full_refresh=True, run_id=run_id,
+            )  # fmt: skip
             _execute(
                 out_console,
                 quiet,
                 verbose,
-                {"CARDEPASS_CLIENT_ID": "sandbox", "CARDEPASS_CLIENT_SECRET": SANDBOX_SECRET},
+                plan,
                 fail_on_breaks=fail_on_breaks,
                 demo=True,
                 date_from=start,
@@ -505,7 +516,7 @@ def doctor(
     base_url: BaseUrlOption = None,
     client_id: ClientIdOption = None,
     client_secret: ClientSecretOption = None,
-    dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
+    dialect: Annotated[str | None, typer.Option(help=DIALECT_HELP)] = None,
     db: Annotated[
         Path | None,
         typer.Option(help="Accepted as `run` takes it; doctor never opens, creates or changes it."),
@@ -527,7 +538,7 @@ def serve(
     cron: Annotated[str, typer.Option(help="When to run (cron, UTC).")] = "0 6 * * *",
     name: Annotated[str, typer.Option(help="Deployment name.")] = "daily",
     base_url: Annotated[str | None, typer.Option(help="cardepass API base URL.")] = None,
-    dialect: Annotated[str, typer.Option(help="auto, v2.0 or v1.4.")] = "auto",
+    dialect: Annotated[str | None, typer.Option(help=DIALECT_HELP)] = None,
     db: Annotated[Path | None, typer.Option(help="DuckDB file (CARDREC_DB).")] = None,
     label: Annotated[str | None, typer.Option(help=LABEL_HELP)] = None,
     port: Annotated[int, typer.Option(help="Port for a local Prefect server.")] = 4200,
@@ -568,6 +579,9 @@ def serve(
                 "label": label,
             },
         )
+
+
+app.command(name="rebuild")(rebuild_command)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`

@@ -34,7 +34,7 @@ from extract.client import ApiResponse
 from extract.engine import collect_orders
 from extract.errors import AuthError, CardepassError, NoApiError, PaginationError, redact_text
 from extract.records import OrderRef
-from extract.run import ExtractSettings, Session, exact_json
+from extract.session import ExtractSettings, Session, exact_json
 from extract.snapshots import take_snapshots
 from extract.streams import (
     ACCOUNTS,
@@ -49,7 +49,7 @@ from extract.streams import (
 from flows.console import err, fail, out_console
 from transform.known_fields import KNOWN_FIELDS, unknown_fields
 from transform.normalize import Lineage, SchemaFailure, normalize
-from transform.schemas import validate
+from transform.validate import validate
 
 __all__ = [
     "Diagnosis",
@@ -466,7 +466,7 @@ def check_account(
     base_url: str | None,
     client_id: str | None,
     client_secret: str | None,
-    dialect: str,
+    dialect: str | None,
     *,
     console: Console = out_console,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -474,7 +474,7 @@ def check_account(
     """The ``doctor`` command: settings as ``run`` reads them, the probe, exit 0 / 1 / 2."""
     from flows.settings import ConfigError, extract_settings, load
 
-    if dialect not in ("auto", "v2.0", "v1.4"):
+    if dialect not in (None, "auto", "v2.0", "v1.4"):
         fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
     try:
         settings = load(

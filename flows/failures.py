@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, NoReturn
 from flows.console import fail
 
 if TYPE_CHECKING:
-    from flows.pipeline import RunPlan
+    from flows.settings import RunSettings
 
 
-def full_device_line(text: str, plan: RunPlan, where: Path | None = None) -> str | None:
+def full_device_line(text: str, plan: RunSettings, where: Path | None = None) -> str | None:
     """The one line for a full disk (``where``, else the DuckDB file's) if ``text`` says so.
 
     Nothing was lost: DuckDB keeps the last commit (each batch with its watermark) and
@@ -30,11 +30,11 @@ def full_device_line(text: str, plan: RunPlan, where: Path | None = None) -> str
     )
 
 
-def run_failed(exc: BaseException, plan: RunPlan) -> NoReturn:
+def run_failed(exc: BaseException, plan: RunSettings) -> NoReturn:
     """The run raised: one line on stderr, exit 2 for configuration, 1 otherwise."""
     from extract.errors import AuthError, CardepassError, NoApiError
-    from flows.pipeline import PipelineError
     from flows.settings import ConfigError
+    from flows.steps import PipelineError
     from reports.data import ReportError
 
     chain = [exc]  # the error and what it was raised from (a full disk is often below)

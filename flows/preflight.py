@@ -6,9 +6,12 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.console import fail
+
+if TYPE_CHECKING:
+    from flows.settings import RunSettings
 
 
 def parse_date(value: str | None, flag: str) -> date | None:
@@ -31,31 +34,39 @@ def preflight(
     *,
     label: str | None = None,
     ping: bool = False,
-) -> None:
-    """Check the configuration before Prefect starts: a bad one costs one line, exit 2.
+    dialect: str | None = None,
+    full_refresh: bool = False,
+    run_id: str | None = None,
+) -> RunSettings:
+    """The run's settings, resolved once, before Prefect starts: a bad one costs one line,
+    exit 2 (the run then uses these; nothing reads them again).
 
     The DuckDB file must not be a directory (exit 2) nor held by another run (exit 1).
     ``ping``: also ask the service for a token and a ping, so that a wrong
     secret or an unreachable URL is said in a second, not after Prefect's start-up.
     """
-    from flows.settings import ConfigError, DatabaseBusy, check_database, extract_settings, load
+    from flows.settings import ConfigError, DatabaseBusy, check_database, resolve
 
     try:
-        settings = load(
-            cardepass_base_url=base_url,
-            cardepass_client_id=client_id,
-            cardepass_client_secret=client_secret,
-            cardrec_db=db,
-            cardrec_out=out,
-            cardrec_label=label,
+        settings = resolve(
+            date_from=start,
+            date_to=end,
+            full_refresh=full_refresh,
+            dialect=dialect,
+            db=None if db is None else str(db),
+            out=None if out is None else str(out),
+            base_url=base_url,
+            run_id=run_id,
+            label=label,
+            client_id=client_id,
+            client_secret=client_secret,
         )
-        extract = extract_settings(settings, start=start, end=end)
-        check_database(settings.cardrec_db)
+        check_database(settings.db_path)
     except ConfigError as exc:
         fail(str(exc))
     except DatabaseBusy as exc:
         fail(str(exc), 1)
-    for path in (settings.cardrec_db.parent, settings.cardrec_out):
+    for path in (settings.db_path.parent, out):
         if path is None:
             continue
         probe = path / ".cardrecon-write-test"
@@ -66,7 +77,8 @@ def preflight(
         except OSError as exc:
             fail(f"{path} is not writable ({exc.strerror}); choose another --db/--out")
     if ping:
-        check_service(extract)
+        check_service(settings.extract)
+    return settings
 
 
 def check_service(extract: Any) -> None:
@@ -75,7 +87,7 @@ def check_service(extract: Any) -> None:
     from dataclasses import replace
 
     from extract.errors import AuthError, CardepassError, NoApiError
-    from extract.run import Session
+    from extract.session import Session
 
     async def ping() -> None:
         async with Session(replace(extract, retry_attempts=2)) as session:

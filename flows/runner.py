@@ -140,30 +140,13 @@ def leave(code: int) -> NoReturn:
 
 
 @contextmanager
-def environment(**values: str | None) -> Iterator[None]:
-    """Set environment variables for the duration (flags reach the flow's settings)."""
-    saved = {k: os.environ.get(k) for k in values}
-    try:
-        for key, value in values.items():
-            if value is not None:
-                os.environ[key] = value
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-@contextmanager
 def progress_bars(console: Console, enabled: bool) -> Iterator[None]:
     """Progress per stream (pages, items, rate) and of the card and order snapshots.
 
     Fed by the run's progress callback: the streams report pages, the snapshots report
     each card and order done after telling their totals (so their bars are determinate).
     """
-    from flows import pipeline
+    from flows.steps import PROGRESS
 
     if not enabled:
         yield
@@ -216,11 +199,11 @@ def progress_bars(console: Console, enabled: bool) -> Iterator[None]:
             else:
                 progress.update(row, counts=_counts(*counts[name]), rate=rate)
 
-        pipeline.PROGRESS = on_progress
+        token = PROGRESS.set(on_progress)  # seen by the run started in this context
         try:
             yield
         finally:
-            pipeline.PROGRESS = None
+            PROGRESS.reset(token)
 
 
 def _breaks(result: dict[str, Any]) -> str:

@@ -18,8 +18,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from extract.run import ExtractSettings, plan_windows
-from transform.state import Store
+from extract.session import ExtractSettings, plan_windows
 
 T = TypeVar("T")
 # Set by the CLI when the user interrupts (SIGINT, SIGTERM): the run stops at the next safe
@@ -52,18 +51,15 @@ def resume_date(db_path: Path, extract: ExtractSettings, today: date | None = No
                 committed = con.execute("select stream, watermark from meta.state").fetchall()
         finally:
             con.close()
-    plan = Store(duckdb.connect())  # the next run's plan, over those watermarks alone
-    for stream, mark in committed:
-        plan.set_watermark(stream, mark, "resume", datetime.now(UTC))
-    windows, _ = plan_windows(
-        plan, replace(extract, full_refresh=False), today or datetime.now(UTC).date()
+    windows, _ = plan_windows(  # the next run's plan, over those watermarks alone
+        dict(committed), replace(extract, full_refresh=False), today or datetime.now(UTC).date()
     )
-    plan.con.close()
     return min((start for start, _ in windows.values()), default=None)
 
 
-def stoppable(work: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(work)``, cancelled as soon as ``STOP`` is set (then ``Interrupted``).
+def stoppable(work: Coroutine[Any, Any, T], runner: asyncio.Runner | None = None) -> T:
+    """``work`` run to its end (on ``runner``'s loop, else a new one), cancelled as soon as
+    ``STOP`` is set (then ``Interrupted``).
 
     The cancellation reaches every request at once; a batch commit in progress is shielded
     and runs to its end (``asyncio.run`` waits for it), so the stop leaves whole batches.
@@ -79,7 +75,9 @@ def stoppable(work: Coroutine[Any, Any, T]) -> T:
             await asyncio.wait({job}, timeout=0.1)
         return job.result()
 
-    return asyncio.run(main())
+    if runner is None:
+        return asyncio.run(main())
+    return runner.run(main())
 
 
 def check_stop() -> None:

@@ -122,16 +122,8 @@ def test_the_configuration_table_is_the_settings_with_their_flags_and_defaults()
 def setting_options() -> list[Any]:
     """(command, option) for each option that is a setting, in the commands that read them:
     all but ``demo`` and ``sandbox``, which make their own world."""
-    known_bug = pytest.mark.xfail(
-        strict=True, reason="--dialect defaults to 'auto', so CARDREC_DIALECT is never read"
-    )
     return [
-        pytest.param(
-            command,
-            p.name,
-            id=f"{command} {p.opts[0]}",
-            marks=[known_bug] if p.name == "dialect" else [],
-        )
+        pytest.param(command, p.name, id=f"{command} {p.opts[0]}")
         for command in sorted(set(COMMANDS) - {"demo", "sandbox"})
         for p in COMMANDS[command].params
         if p.param_type_name == "option"

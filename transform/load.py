@@ -17,55 +17,36 @@ values travel as parameters or registered frames.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 import polars as pl
 
-from extract.engine import SliceResult
-from extract.records import OrderRef, RawPage
-from extract.run import exact_json
 from transform.normalize import Lineage, Normalized, normalize
-from transform.schemas import Validated, dedupe_latest, validate
+from transform.state import RAW_SCHEMA_SQL, PageRecord, Store
+from transform.tables import TABLES, TableSpec
+from transform.validate import Validated, dedupe_latest, validate
+from transform.vocab import CARD_LOG_TYPES as FUNDING_ORDER_TYPES
 
 __all__ = [
     "TABLES",
     "LoadCounts",
+    "PageLoad",
     "TableSpec",
+    "commit_batch",
     "init_schema",
     "load_items",
+    "load_pages",
     "record_run",
     "unsnapshotted",
 ]
 
 SQL_DIR = Path(__file__).parent / "sql"
 LINEAGE = ("run_id", "fetched_at", "response_id")
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    stream: str
-    table: str
-    key: tuple[str, ...]
-    history: bool = False  # snapshots: one row per fetch, never overwritten
-
-
-TABLES: dict[str, TableSpec] = {
-    spec.stream: spec
-    for spec in (
-        TableSpec("transactions", "core.transactions", ("transaction_id",)),
-        TableSpec("card_account_logs", "core.card_account_logs", ("account_log_id",)),
-        TableSpec("account_logs", "core.account_logs", ("account_log_id",)),
-        TableSpec("cards", "core.card_snapshots", ("card_id", "fetched_at"), history=True),
-        TableSpec("accounts", "core.account_snapshots", ("currency", "fetched_at"), history=True),
-        TableSpec("orders", "core.orders", ("order_no",)),
-    )
-}
 
 
 @dataclass
@@ -82,7 +63,8 @@ class LoadCounts:
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the core and meta tables (idempotent)."""
+    """Create the raw, core and meta tables (idempotent)."""
+    con.execute(RAW_SCHEMA_SQL)
     for name in ("core.sql", "meta.sql"):
         con.execute((SQL_DIR / name).read_text(encoding="utf-8"))
 
@@ -278,64 +260,77 @@ def record_run(
     )
 
 
-def load_raw_pages(
-    con: duckdb.DuckDBPyConnection,
-    pages: Sequence[RawPage],
-    page_items: Sequence[Sequence[Any]] | None,
-    dialect: str,
-    run_id: str,
-) -> dict[str, LoadCounts]:
-    """Load landed pages of any streams: their items (given, or parsed from the payload).
+@dataclass(frozen=True, slots=True)
+class PageLoad:
+    """A page to commit: the page as received, what is known of it, and its items.
 
-    Snapshot pages carry one object each (a card, an order) or the account reply; the
-    order's card model is the endpoint that answered it.
+    ``items`` are the page's items as the run read them (a list), or a snapshot reply's
+    ``data`` (one object, or v1.4's list of accounts).
     """
-    batches: dict[str, list[tuple[Lineage, Sequence[Any]]]] = {}
-    for i, page in enumerate(pages):
-        model = order_type = None
-        if page.stream == "orders":
-            model = "ShareBalance" if page.request_path.endswith("/sharebalance") else "Standard"
-            order_type = _asked_order_type(page.request_params)
-        lineage = Lineage(
-            dialect=dialect,
-            run_id=run_id,
-            fetched_at=page.fetched_at,
-            response_id=page.response_id,
-            card_model=model,
-            service_at=page.service_at,
-            order_type=order_type,
-        )
-        if page_items is not None:
-            items: Any = page_items[i]
-        else:  # a snapshot reply: its ``data`` (one object, or v1.4's list of accounts)
-            body = exact_json(page.payload)
-            items = body.get("data") if isinstance(body, dict) else body
-        batches.setdefault(page.stream, []).append((lineage, items))
+
+    page: PageRecord
+    lineage: Lineage
+    items: Any
+
+
+def commit_batch(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    pages: Sequence[PageLoad],
+    *,
+    watermarks: Mapping[str, date] | None = None,
+    before_commit: Callable[[], None] | None = None,
+    load: bool = True,
+    land: bool = True,
+) -> dict[str, LoadCounts]:
+    """Land ``pages``, load their rows and move ``watermarks``, in one DuckDB transaction.
+
+    The one way rows reach ``core.*``: a run's batches, its snapshots and a rebuild from
+    ``raw.pages`` all come here. A watermark never runs ahead of the rows it covers: it
+    moves only in the transaction that loads them. When loading fails (a schema failure),
+    the pages are still landed, alone (the audit trail keeps every reply), the watermarks
+    stay where they were and the error is raised. ``before_commit`` runs inside the open
+    transaction (the tests' crash points). ``load=False`` lands the pages alone (what a
+    rebuild loads later: the benchmarks' input); ``land=False`` loads pages already in
+    ``raw.pages`` (a rebuild).
+    """
+    store = Store(con, create=False)
+    records = [p.page for p in pages] if land else []
+    try:
+        with store.transaction():
+            store.land_pages(run_id, records)
+            counts = load_pages(con, run_id, pages) if load else {}
+            if before_commit is not None:
+                before_commit()
+            at = datetime.now(UTC)
+            for stream, mark in (watermarks or {}).items():
+                store.set_watermark(stream, mark, run_id, at)
+    except Exception:
+        with store.transaction():
+            store.land_pages(run_id, records)
+        raise
+    return counts
+
+
+def load_pages(
+    con: duckdb.DuckDBPyConnection, run_id: str, pages: Sequence[PageLoad]
+) -> dict[str, LoadCounts]:
+    """Load the items of pages of any streams (in the caller's transaction), per stream."""
+    batches: dict[str, list[tuple[Lineage, Any]]] = {}
+    for p in pages:
+        batches.setdefault(p.page.stream, []).append((p.lineage, p.items))
     return {stream: load_items(con, stream, batch, run_id) for stream, batch in batches.items()}
 
 
-def load_slices(
-    con: duckdb.DuckDBPyConnection, results: list[SliceResult], run_id: str, dialect: str
-) -> None:
-    """``on_batch`` hook of ``extract.run``: load the items of a batch of finished slices."""
-    pages = [p for r in results for p in r.pages]
-    items = [i for r in results for i in r.page_items]
-    load_raw_pages(con, pages, items, dialect, run_id)
-
-
-def load_snapshots(
-    con: duckdb.DuckDBPyConnection, pages: list[RawPage], run_id: str, dialect: str
-) -> None:
-    """``on_snapshots`` hook of ``extract.run``: load card, account and order replies."""
-    load_raw_pages(con, pages, None, dialect, run_id)
-
-
-def unsnapshotted(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, OrderRef]]:
+def unsnapshotted(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[set[str], list[tuple[str, str, str | None]]]:
     """Cards and orders the loaded logs refer to that have no snapshot yet.
 
     A run that died after loading a stream but before its snapshots leaves them behind;
     the next run's window may no longer reach those logs, so it asks for them here.
-    Completed and Failed orders are final and never asked for again.
+    Completed and Failed orders are final and never asked for again. Orders come as
+    ``(order_no, order_type, card_id)``.
     """
     cards = con.execute(
         """
@@ -352,24 +347,14 @@ def unsnapshotted(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, O
             select order_no, log_type as order_type, card_id from core.card_account_logs
             union all
             select order_no, trans_type, card_id from core.account_logs
-            where trans_type in ('ApplyCard', 'CardTopUp', 'CardWithdraw', 'CardCancel')
+            where trans_type in (select unnest($funding))
         )
         select order_no, any_value(order_type), any_value(card_id) from refs
         where order_no not in (
             select order_no from core.orders where status in ('Completed', 'Failed'))
         group by order_no
-        """
+        order by order_no
+        """,
+        {"funding": list(FUNDING_ORDER_TYPES)},
     ).fetchall()
-    return {r[0] for r in cards}, {r[0]: OrderRef(r[0], r[1], r[2]) for r in orders}
-
-
-def _asked_order_type(request_params: str | None) -> str | None:
-    """The ``OrderType`` an order query asked for (either dialect's spelling), if any."""
-    try:
-        params = orjson.loads(request_params or "{}")
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(params, dict):
-        return None
-    value = params.get("OrderType", params.get("orderType"))
-    return value if isinstance(value, str) and value else None
+    return {r[0] for r in cards}, [(r[0], r[1], r[2]) for r in orders]

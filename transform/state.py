@@ -71,9 +71,10 @@ class PageRecord(Protocol):
 class Store:
     """The run's DuckDB connection for raw pages and watermarks (one writer per file)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, create: bool = True) -> None:
         self.con = con
-        self.con.execute(RAW_SCHEMA_SQL)
+        if create:  # the tables (``transform.load.init_schema`` creates them with the rest)
+            self.con.execute(RAW_SCHEMA_SQL)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

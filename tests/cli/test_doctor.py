@@ -17,7 +17,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from extract.run import exact_json
+from extract.session import exact_json
 from flows.cli import app
 from sandbox import render
 from sandbox.app import create_app

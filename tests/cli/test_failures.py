@@ -13,7 +13,8 @@ import pytest
 import typer
 
 from flows import failures
-from flows.pipeline import RunPlan, plan_run
+from flows.settings import RunSettings as RunPlan
+from flows.settings import resolve as plan_run
 
 INVALIDATED = (
     "FATAL Error: Failed: database has been invalidated because of a previous fatal error. "
@@ -62,6 +63,7 @@ def test_a_database_invalidated_by_a_full_disk_is_one_line(
 def test_a_full_disk_under_the_reports_names_their_folder(
     plan: RunPlan, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert plan.out_dir is not None
     tmp = plan.out_dir / ".report.html.tmp"
     exc = OSError(errno.ENOSPC, "No space left on device", str(tmp))
     line = _said(exc, plan, capsys)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.settings import ConfigError, extract_settings, load
+from flows.settings import ConfigError, load, resolve
 
 
 @pytest.fixture
@@ -19,15 +19,15 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def test_extract_memory_defaults_to_256mb_and_can_be_set(env: pytest.MonkeyPatch) -> None:
-    assert extract_settings(load()).duckdb_memory_limit == "256MB"
+    assert resolve().duckdb_memory_limit == "256MB"
     env.setenv("CARDREC_EXTRACT_MEMORY", " 1.5GiB ")
-    assert extract_settings(load()).duckdb_memory_limit == "1.5GiB"
+    assert resolve().duckdb_memory_limit == "1.5GiB"
 
 
 def test_extract_memory_must_be_a_size(env: pytest.MonkeyPatch) -> None:
     env.setenv("CARDREC_EXTRACT_MEMORY", "lots")
     with pytest.raises(ConfigError, match="CARDREC_EXTRACT_MEMORY 'lots' is not a size"):
-        extract_settings(load())
+        resolve()
 
 
 def test_reports_go_to_data_reports_label_run_id_unless_out_is_set(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -16,8 +15,11 @@ import pytest
 from support.expect import expected_requests
 
 from extract.auth import ClientCredentials
-from extract.run import ExtractionReport, ExtractSettings, run_extraction
+from extract.session import ExtractSettings
 from extract.streams import DIALECTS, STREAM_NAMES, Endpoint, StreamName
+from flows.result import ExtractionReport
+from flows.settings import RunSettings
+from flows.steps import RunContext, run
 from sandbox.app import create_app
 from sandbox.faults import parse_faults
 from sandbox.world import World
@@ -45,6 +47,18 @@ def settings(**over: Any) -> ExtractSettings:
     return ExtractSettings(**(base | over))
 
 
+def run_extraction(
+    settings: ExtractSettings,
+    store: Store,
+    run_id: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ExtractionReport:
+    """The one run up to the snapshots, its pages landed and not loaded (what is extracted)."""
+    plan = RunSettings(run_id, settings, Path(":memory:"), None)
+    ctx = RunContext(plan, transport=transport, con=store.con, reconcile=False, land_only=True)
+    return run(ctx).extraction
+
+
 def extract(
     world: World,
     dialect: str,
@@ -60,9 +74,7 @@ def extract(
         faults=parse_faults(faults) if faults else None,
     )
     over.setdefault("start", world_start(world))
-    report = asyncio.run(
-        run_extraction(settings(**over), store, run_id, transport=httpx.ASGITransport(app=app))
-    )
+    report = run_extraction(settings(**over), store, run_id, transport=httpx.ASGITransport(app=app))
     return report, app
 
 
@@ -184,13 +196,11 @@ def test_expired_tokens_are_refreshed() -> None:
     world = World.create(seed=6, size="tiny", end=END)
     store = Store(duckdb.connect())
     app = create_app(world, client_secret=SECRET, token_ttl=0.05)
-    report = asyncio.run(
-        run_extraction(
-            settings(concurrency=2, start=world_start(world)),
-            store,
-            "r1",
-            transport=httpx.ASGITransport(app=app),
-        )
+    report = run_extraction(
+        settings(concurrency=2, start=world_start(world)),
+        store,
+        "r1",
+        httpx.ASGITransport(app=app),
     )
     assert not report.failed
     statuses = Counter(r["status"] for r in app.state.sandbox.requests)
@@ -237,13 +247,11 @@ def test_unreadable_replies_end_in_a_clear_error(fault: str) -> None:
     world = World.create(seed=8, size="tiny", end=END)
     store = Store(duckdb.connect())
     app = create_app(world, client_secret=SECRET, faults=parse_faults(f"{fault},seed=1"))
-    report = asyncio.run(
-        run_extraction(
-            settings(dialect="v2.0", retry_attempts=1, start=world_start(world)),
-            store,
-            "r1",
-            transport=httpx.ASGITransport(app=app),
-        )
+    report = run_extraction(
+        settings(dialect="v2.0", retry_attempts=1, start=world_start(world)),
+        store,
+        "r1",
+        httpx.ASGITransport(app=app),
     )
     assert report.failed
     for o in report.streams.values():
@@ -281,10 +289,8 @@ def test_timeouts_over_real_http_are_retried_with_nothing_lost() -> None:
     )
     store = Store(duckdb.connect())
     with serve_in_thread(app) as base_url:
-        report = asyncio.run(
-            run_extraction(
-                settings(base_url=base_url, timeout=0.5, start=world_start(world)), store, "r1"
-            )
+        report = run_extraction(
+            settings(base_url=base_url, timeout=0.5, start=world_start(world)), store, "r1"
         )
     assert not report.failed
     assert any(r["fault"] == "slow" for r in app.state.sandbox.requests)

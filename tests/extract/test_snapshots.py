@@ -19,7 +19,7 @@ import pytest
 
 from extract.auth import ClientCredentials
 from extract.records import OrderRef
-from extract.run import ExtractSettings, Session
+from extract.session import ExtractSettings, Session
 from extract.snapshots import SnapshotResult
 from sandbox.app import create_app
 from sandbox.world import World
@@ -82,18 +82,21 @@ def snapshot(
         backoff_base=0.0,
     )
 
+    store = store or Store(duckdb.connect())
+
     async def go() -> SnapshotResult:
         async with Session(settings, transport) as session:
             return await session.snapshots(
-                store or Store(duckdb.connect()),
-                "r1",
                 dialect,  # type: ignore[arg-type]
                 card_ids,
                 orders,
+                final_orders=store.final_orders(),
                 progress=progress,
             )
 
     snaps = asyncio.run(go())
+    with store.transaction():  # as the run lands them (final orders are never asked again)
+        store.land_pages("r1", snaps.pages)
     return snaps, transport, list(app.state.sandbox.requests)
 
 
@@ -199,9 +202,8 @@ def test_card_numbers_in_order_replies_never_reach_raw_pages() -> None:
     async def go() -> SnapshotResult:
         async with Session(settings, httpx.MockTransport(handler)) as session:
             return await session.snapshots(
-                Store(duckdb.connect()), "r1", "v1.4", set(),
-                {"O-1": OrderRef("O-1", "ApplyCard", "c1")},
-            )  # fmt: skip
+                "v1.4", set(), {"O-1": OrderRef("O-1", "ApplyCard", "c1")}, final_orders=set()
+            )
 
     snaps = asyncio.run(go())
     assert len(snaps.orders) == 1

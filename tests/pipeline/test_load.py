@@ -218,8 +218,8 @@ def test_an_order_reply_without_order_type_loads_as_the_type_asked_for() -> None
     import orjson
 
     from extract.records import RawPage
-    from transform.load import init_schema, load_raw_pages
-    from transform.state import Store
+    from flows.pages import page_loads
+    from transform.load import commit_batch, init_schema
 
     order = {"orderNo": "O-9", "customerOrderNo": "MY-1", "status": "Completed",
              "cardId": "c9", "transFee": 1.0}  # fmt: skip
@@ -236,9 +236,8 @@ def test_an_order_reply_without_order_type_loads_as_the_type_asked_for() -> None
         payload=orjson.dumps({"data": order, "hasError": False, "responseId": "r"}).decode(),
     )
     con = duckdb.connect()
-    Store(con)
     init_schema(con)
-    counts = load_raw_pages(con, [page], None, "v2.0", "r1")
+    counts = commit_batch(con, "r1", page_loads([page], None, "v2.0", "r1"))
     assert counts["orders"].quarantined == 0
     row = con.execute("select order_type, card_model, fee_amount from core.orders").fetchall()
     assert [(t, m) for t, m, _ in row] == [("ApplyCard", "ShareBalance")]

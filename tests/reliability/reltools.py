@@ -7,7 +7,6 @@ turns those lines into ``docs/RELIABILITY.md``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -22,14 +21,12 @@ from typing import Any
 import duckdb
 import httpx
 import orjson
+from support.pipeline import run_once, run_settings
 
-from extract.auth import ClientCredentials
-from extract.run import ExtractionReport, ExtractSettings, run_extraction
+from flows.result import ExtractionReport
 from sandbox.app import create_app
 from sandbox.faults import parse_faults
 from sandbox.world import World
-from transform.load import init_schema, load_slices, load_snapshots
-from transform.state import Store
 
 RESULTS_ENV = "CARDREC_RELIABILITY_RESULTS"
 LINEAGE = {"run_id", "fetched_at", "response_id", "quarantined_at"}
@@ -164,32 +161,20 @@ def extract_and_load(
     run_id: str = "r1",
     **settings: Any,
 ) -> tuple[duckdb.DuckDBPyConnection, ExtractionReport, Any]:
-    """``support.pipeline.run_pipeline``, optionally over real HTTP (timeouts need it)."""
+    """The one run (``flows.steps.run``) up to the snapshots, optionally over real HTTP
+    (timeouts need it)."""
     con = duckdb.connect()
-    init_schema(con)
     app = create_app(world, dialect=dialect, faults=parse_faults(faults) if faults else None)
     first, last = world_days(world)
-    base: dict[str, Any] = {
-        "base_url": "http://127.0.0.1/openapi",
-        "credentials": ClientCredentials("sandbox", "sandbox-secret"),
-        "start": first,
-        "end": last,
-        "backoff_base": 0.0,
-    }
 
     def go(transport: httpx.AsyncBaseTransport | None, url: str | None) -> ExtractionReport:
-        over = base | settings | ({"base_url": url} if url else {})
-        return asyncio.run(
-            run_extraction(
-                ExtractSettings(**over),
-                Store(con),
-                run_id,
-                on_batch=load_slices,
-                on_snapshots=load_snapshots,
-                transport=transport,
-                today=last,
-            )
+        over: dict[str, Any] = {"start": first, "end": last} | settings
+        if url:
+            over["base_url"] = url
+        done = run_once(
+            run_settings(run_id, **over), con, transport=transport, today=last, reconcile=False
         )
+        return done.extraction
 
     if real_http:
         from sandbox.server import serve_in_thread

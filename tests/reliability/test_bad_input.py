@@ -19,7 +19,7 @@ from extract.auth import ClientCredentials
 from extract.client import make_client
 from extract.engine import plan_slices
 from extract.errors import CardepassError
-from extract.run import ExtractSettings
+from extract.session import ExtractSettings
 from extract.streams import STREAM_NAMES
 from flows.settings import ConfigError, extract_settings, load
 from sandbox.app import create_app

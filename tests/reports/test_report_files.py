@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.recon_db import RUN_ID, reconciled_db
+from support.pipeline import RUN_ID, reconciled_db
 
 from reports import REPORT_FILES, write_reports
 

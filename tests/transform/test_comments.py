@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from support.recon_db import reconciled_db
+from support.pipeline import reconciled_db
 
 SCHEMAS = ("raw", "core", "recon", "meta")
 

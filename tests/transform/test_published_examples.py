@@ -5,7 +5,7 @@ and line numbers in ``tests/data/published/SOURCES.md``). Each one goes the way 
 in a run:
 
 * a log page (transactions, card account logs, account logs): parsed with
-  ``extract.run.exact_json``, its items taken by the dialect's ``Endpoint.items`` (which
+  ``extract.session.exact_json``, its items taken by the dialect's ``Endpoint.items`` (which
   decides the page shape per reply), then ``normalize`` + ``validate``;
 * a card, order or account reply: first ``extract.snapshots.scrub_card_payload`` (what
   ``raw.pages`` keeps), then its ``data``, as ``transform.load.load_raw_pages`` reads it; an
@@ -40,11 +40,11 @@ from support.items import lineage
 
 from extract.auth import ClientCredentials
 from extract.client import CardepassClient, make_client
-from extract.run import exact_json
+from extract.session import exact_json
 from extract.snapshots import scrub_card_payload
 from extract.streams import DIALECTS, DialectName, StreamName
 from transform.normalize import Normalized, normalize, raw_json
-from transform.schemas import Validated, validate
+from transform.validate import Validated, validate
 
 DATA = Path(__file__).parents[1] / "data" / "published"
 LOG_STREAMS = ("transactions", "card_account_logs", "account_logs")
