@@ -153,7 +153,7 @@ class _Batch:
     """The rows of one batch, filled item by item, turned into frames once.
 
     Every row is a dict of content columns with money as exact text: one frame is built
-    from them all (polars reads text into decimals far faster than ``Decimal`` objects).
+    from them all (polars reads decimals from text faster than from ``Decimal`` objects).
     """
 
     def __init__(self, stream: str, *, fast: bool) -> None:

@@ -463,7 +463,7 @@ def test_the_transaction_types_validation_admits_are_the_money_model_s() -> None
     import csv
 
     from transform.reconcile import MODEL_DIR
-    from transform.schemas import TXN_TYPES
+    from transform.vocab import TXN_TYPES
 
     with (MODEL_DIR / "transaction_types.csv").open(encoding="utf-8") as f:
         model = [row["transaction_type"] for row in csv.DictReader(f)]
