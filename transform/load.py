@@ -28,7 +28,7 @@ import polars as pl
 
 from transform.normalize import Lineage, Normalized, normalize
 from transform.state import RAW_SCHEMA_SQL, PageRecord, Store
-from transform.tables import TABLES, TableSpec
+from transform.tables import FEE_ITEMS, TABLES, TableSpec
 from transform.validate import Validated, dedupe_latest, validate
 from transform.vocab import CARD_LOG_TYPES as FUNDING_ORDER_TYPES
 
@@ -69,16 +69,6 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute((SQL_DIR / name).read_text(encoding="utf-8"))
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    rows = con.execute(
-        "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
-        "order by column_index",
-        [schema, name],
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 def load_items(
     con: duckdb.DuckDBPyConnection,
     stream: str,
@@ -91,7 +81,7 @@ def load_items(
     fetched = len(normalized.frame)
     checked: Validated = validate(stream, normalized)
     kept, conflicts = dedupe_latest(checked.valid, spec.key, "fetched_at")
-    columns = _columns(con, spec.table)
+    columns = list(spec.columns)  # stated in code; tests hold them equal to core.sql
     staged = kept.select(columns)
     superseded = (
         0 if spec.history else _quarantine_same_run_conflicts(con, spec, staged, run_id, columns)
@@ -193,16 +183,17 @@ def _replace_fee_items(
     items = (
         fee_items.join(logs, on="account_log_id", how="semi")
         .with_columns(pl.lit(run_id).alias("run_id"))
-        .select("account_log_id", "item_no", "fee_type", "amount", "currency", "run_id")
+        .select(*FEE_ITEMS.columns)
     )
     con.register("_logs", logs.to_arrow())
     con.register("_items", items.to_arrow())
     try:
         con.execute(
-            "delete from core.card_fee_items where account_log_id in "
+            f"delete from {FEE_ITEMS.table} where account_log_id in "  # noqa: S608 - a spec
             "(select account_log_id from _logs)"
         )
-        con.execute("insert into core.card_fee_items select * from _items")
+        cols = ", ".join(FEE_ITEMS.columns)
+        con.execute(f"insert into {FEE_ITEMS.table} ({cols}) select {cols} from _items")  # noqa: S608
     finally:
         con.unregister("_logs")
         con.unregister("_items")

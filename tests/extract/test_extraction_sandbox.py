@@ -47,7 +47,7 @@ def settings(**over: Any) -> ExtractSettings:
     return ExtractSettings(**(base | over))
 
 
-def run_extraction(
+def extract_once(
     settings: ExtractSettings,
     store: Store,
     run_id: str,
@@ -74,7 +74,7 @@ def extract(
         faults=parse_faults(faults) if faults else None,
     )
     over.setdefault("start", world_start(world))
-    report = run_extraction(settings(**over), store, run_id, transport=httpx.ASGITransport(app=app))
+    report = extract_once(settings(**over), store, run_id, transport=httpx.ASGITransport(app=app))
     return report, app
 
 
@@ -196,7 +196,7 @@ def test_expired_tokens_are_refreshed() -> None:
     world = World.create(seed=6, size="tiny", end=END)
     store = Store(duckdb.connect())
     app = create_app(world, client_secret=SECRET, token_ttl=0.05)
-    report = run_extraction(
+    report = extract_once(
         settings(concurrency=2, start=world_start(world)),
         store,
         "r1",
@@ -247,7 +247,7 @@ def test_unreadable_replies_end_in_a_clear_error(fault: str) -> None:
     world = World.create(seed=8, size="tiny", end=END)
     store = Store(duckdb.connect())
     app = create_app(world, client_secret=SECRET, faults=parse_faults(f"{fault},seed=1"))
-    report = run_extraction(
+    report = extract_once(
         settings(dialect="v2.0", retry_attempts=1, start=world_start(world)),
         store,
         "r1",
@@ -289,7 +289,7 @@ def test_timeouts_over_real_http_are_retried_with_nothing_lost() -> None:
     )
     store = Store(duckdb.connect())
     with serve_in_thread(app) as base_url:
-        report = run_extraction(
+        report = extract_once(
             settings(base_url=base_url, timeout=0.5, start=world_start(world)), store, "r1"
         )
     assert not report.failed

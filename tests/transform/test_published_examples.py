@@ -4,13 +4,12 @@ The examples are copied verbatim into ``tests/data/published/<dialect>/`` (sourc
 and line numbers in ``tests/data/published/SOURCES.md``). Each one goes the way a reply goes
 in a run:
 
-* a log page (transactions, card account logs, account logs): parsed with
-  ``extract.session.exact_json``, its items taken by the dialect's ``Endpoint.items`` (which
-  decides the page shape per reply), then ``normalize`` + ``validate``;
-* a card, order or account reply: first ``extract.snapshots.scrub_card_payload`` (what
-  ``raw.pages`` keeps), then its ``data``, as ``transform.load.load_raw_pages`` reads it; an
-  order's ``card_model`` lineage is the kind of endpoint that answered it (standard or
-  sharebalance), as ``load_raw_pages`` sets it;
+* a log page (transactions, card account logs, account logs) or a card, order or account
+  reply (first ``extract.snapshots.scrub_card_payload``: what ``raw.pages`` keeps) becomes
+  the page a run keeps, and ``flows.pages.page_loads`` reads it as a run and a rebuild do:
+  its items in the page shape this reply has (``extract.streams.stored_items``), a
+  snapshot's ``data``, an order's card model from the endpoint that answered it and its
+  type from the query the run sent; then ``normalize`` + ``validate``;
 * a ping reply: through ``CardepassClient.get_json("/v1/ping", envelope=False)``, as the
   preflight check calls it.
 
@@ -27,7 +26,7 @@ import asyncio
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -36,13 +35,23 @@ from typing import Any, cast
 import httpx
 import polars as pl
 import pytest
-from support.items import lineage
+from support.items import FETCHED
 
 from extract.auth import ClientCredentials
 from extract.client import CardepassClient, make_client
+from extract.records import RawPage
 from extract.session import exact_json
 from extract.snapshots import scrub_card_payload
-from extract.streams import DIALECTS, DialectName, StreamName
+from extract.streams import (
+    ACCOUNTS_PATH,
+    CARD_PATH,
+    DIALECTS,
+    ORDER_PATHS,
+    CardModel,
+    DialectName,
+    StreamName,
+)
+from flows.pages import page_loads
 from transform.normalize import Normalized, normalize, raw_json
 from transform.validate import Validated, validate
 
@@ -606,32 +615,39 @@ def dialect_of(name: str) -> str:
     return name.split("/", 1)[0]
 
 
-def items_as_a_run_reads_them(name: str, content: bytes, stream: str) -> tuple[Any, Any]:
-    """(the reply's items or ``data`` as the run hands them to normalise, the text kept
-    in ``raw.pages``)."""
-    dialect = dialect_of(name)
-    if stream in LOG_STREAMS:  # extract.engine: Endpoint.items(resp.body)
-        endpoint = DIALECTS[cast(DialectName, dialect)].endpoints[cast(StreamName, stream)]
-        return endpoint.items(exact_json(content)), content.decode()
-    # extract.snapshots: every card, order and account reply is scrubbed before it is kept
-    payload, _ = scrub_card_payload(content)
-    body = exact_json(payload)  # transform.load.load_raw_pages
-    return (body.get("data") if isinstance(body, dict) else body), payload
+def page_as_a_run_keeps_it(name: str, content: bytes) -> RawPage:
+    """The reply as ``raw.pages`` keeps it: card, order and account replies scrubbed
+    (``extract.snapshots``), under the path that answered it and the query the run sent."""
+    example, dialect = EXAMPLES[name], cast(DialectName, dialect_of(name))
+    envelope = exact_json(content)
+    response_id = envelope.get("responseId") if isinstance(envelope, dict) else None
+    if example.stream in LOG_STREAMS:
+        path, payload = DIALECTS[dialect].endpoints[cast(StreamName, example.stream)].path, None
+    else:
+        payload, _ = scrub_card_payload(content)
+        path = {
+            "cards": CARD_PATH,
+            "accounts": ACCOUNTS_PATH,
+            "orders": ORDER_PATHS[cast(CardModel, example.model or "Standard")],
+        }[example.stream]
+    asked = {"OrderType": example.asked} if example.asked else {}
+    return RawPage(
+        stream=example.stream, slice_from=None, slice_to=None, page_no=1, request_path=path,
+        request_params=json.dumps(asked), response_id=response_id, fetched_at=FETCHED,
+        item_count=0, payload=payload if payload is not None else content.decode(),
+    )  # fmt: skip
 
 
 def run_example(name: str, body: bytes | None = None) -> tuple[Normalized, Validated, str]:
-    """Normalise and validate one example (or ``body``, a changed copy of it)."""
+    """Normalise and validate one example (or ``body``, a changed copy of it), read the way
+    a run reads it: ``flows.pages.page_loads`` over the page as kept (the items of a log
+    page in the shape this reply has, a snapshot's ``data``; the card model of the endpoint
+    that answered an order, the order type the run asked for)."""
     example = EXAMPLES[name]
-    content = content_of(name) if body is None else body
-    items, kept = items_as_a_run_reads_them(name, content, example.stream)
-    envelope = exact_json(content)
-    response_id = envelope.get("responseId") if isinstance(envelope, dict) else None
-    page = replace(
-        lineage(dialect_of(name), response_id=response_id, card_model=example.model),
-        order_type=example.asked,
-    )
-    normalized = normalize(example.stream, [(page, items)])
-    return normalized, validate(example.stream, normalized), kept
+    page = page_as_a_run_keeps_it(name, content_of(name) if body is None else body)
+    (load,) = page_loads([page], None, cast(DialectName, dialect_of(name)), "run-1")
+    normalized = normalize(example.stream, [(load.lineage, load.items)])
+    return normalized, validate(example.stream, normalized), page.payload
 
 
 def rejected_lines(validated: Validated) -> list[str]:
