@@ -43,6 +43,7 @@ from flows.pages import page_loads
 from flows.result import ExtractionReport, PipelineResult
 from flows.settings import RunSettings, database_error
 from flows.stopping import Interrupted, check_stop, stoppable
+from reports.data import summary_rows
 from reports.export import write_reports
 from transform.load import commit_batch, init_schema, unsnapshotted
 from transform.reconcile import ReconResult, reconcile, write_summary
@@ -195,12 +196,6 @@ def run(ctx: RunContext, step: Step = plain) -> PipelineResult:
             con.close()
             ctx.con = None
     return done
-
-
-def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    cur = con.execute("select * from recon.run_summary where run_id = ?", [run_id])
-    cols = [d[0] for d in cur.description or []]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 # -- the steps --------------------------------------------------------------------------------

@@ -13,17 +13,12 @@ import duckdb
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from reports import markdown
+from reports.data import summary_rows, top_open_breaks
 from reports.markdown import covers, stream_origin
 
 __all__ = ["FLOW_NAME", "covers", "publish", "stream_origin", "summary_markdown", "summary_rows"]
 
 FLOW_NAME = "cardepass-reconciliation"
-
-
-def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    cur = con.execute("select * from recon.run_summary where run_id = ?", [run_id])
-    cols = [d[0] for d in cur.description or []]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def summary_markdown(result: dict[str, Any]) -> str:
@@ -39,15 +34,8 @@ def publish(result: dict[str, Any], con: duckdb.DuckDBPyConnection) -> None:
         key="reconciliation-summary",
         description=f"Summary of {run_id} ({result['label']})",
     )
-    top = con.execute(
-        'select "check", severity, entity_type, entity_id, currency, '
-        "cast(difference as varchar) as difference, detail from recon.breaks "
-        "where status = 'open' and severity in ('error', 'warning') "  # infos are notes
-        "order by severity = 'warning', abs(coalesce(difference, expected, actual)) desc "
-        "nulls last limit 50"
-    )
-    cols = [d[0] for d in top.description or []]
-    rows = [dict(zip(cols, r, strict=True)) for r in top.fetchall()]
     create_table_artifact(
-        table=rows, key="top-open-breaks", description=f"Top open breaks after {run_id}"
+        table=top_open_breaks(con),
+        key="top-open-breaks",
+        description=f"Top open breaks after {run_id}",
     )

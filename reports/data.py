@@ -33,6 +33,8 @@ __all__ = [
     "StreamLine",
     "at_stake",
     "load_report",
+    "summary_rows",
+    "top_open_breaks",
 ]
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -269,3 +271,23 @@ def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport:
         on_hold=on_hold,
         scope=RunScope(*scope),
     )
+
+
+def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """A run's rows of ``recon.run_summary``, as dicts (what a run returns and the console says)."""
+    cur = con.execute("select * from recon.run_summary where run_id = ?", [run_id])
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def top_open_breaks(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict[str, Any]]:
+    """The open errors, then warnings, with the most at stake first (infos are notes)."""
+    cur = con.execute(
+        'select "check", severity, entity_type, entity_id, currency, '
+        "cast(difference as varchar) as difference, detail from recon.open_breaks "
+        "where severity in ('error', 'warning') "
+        "order by severity = 'warning', at_stake desc nulls last limit ?",
+        [limit],
+    )
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

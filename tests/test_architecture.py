@@ -33,11 +33,12 @@ def imported_parts(path: Path) -> dict[str, int]:
     """The parts of the project a module imports (at any depth), with a line of each."""
     found: dict[str, int] = {}
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
+        else:
+            continue
         for name in names:
             top = name.split(".")[0]
             if top in PARTS:

@@ -19,6 +19,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from reltools import (
     SECRET,
     CleanRun,
@@ -129,6 +130,7 @@ def _next_run_starts_from(
     return first
 
 
+@pytest.mark.reliability  # ~37 s: its own ephemeral Prefect server; SIGTERM is the default's
 def test_ctrl_c_stops_the_run_in_5s_and_the_next_run_resumes_where_it_said(
     tmp_path: Path,
     prefect_server: PrefectServer,
