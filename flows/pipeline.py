@@ -7,7 +7,9 @@ because a re-run of any step is already idempotent and Prefect-level retries wou
 hide a real failure.
 
 Settings are resolved once, at the edge: the command line resolves them and hands them
-over in ``flows.settings.RESOLVED`` (with its progress bars in ``flows.steps.PROGRESS``);
+over in ``flows.settings.RESOLVED`` (with its progress bars in ``flows.steps.PROGRESS``;
+the flow reads both through functions: a served deployment pickles the flow, and a
+ContextVar cannot be pickled);
 a served deployment's run has neither, and resolves its parameters against the
 environment of the worker.
 
@@ -23,8 +25,8 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from flows.result import ExtractionReport, PipelineResult
-from flows.settings import RESOLVED, RunSettings, resolve
-from flows.steps import PROGRESS, PipelineError, RunContext, open_database, run
+from flows.settings import RunSettings, resolve, resolved
+from flows.steps import PipelineError, RunContext, current_progress, open_database, run
 from flows.summary import FLOW_NAME, publish
 
 __all__ = [
@@ -65,7 +67,7 @@ def reconciliation_flow(
     Parameters are the run's window, streams, full refresh, dialect, paths and account
     label; the credentials come from the environment or ``.env`` (never a flow parameter).
     """
-    settings = RESOLVED.get()
+    settings = resolved()
     if settings is None or (run_id is not None and settings.run_id != run_id):
         settings = resolve(
             date_from=date_from,
@@ -79,5 +81,5 @@ def reconciliation_flow(
             run_id=run_id,
             label=label,
         )
-    ctx = RunContext(settings, progress=PROGRESS.get(), publish=publish)
+    ctx = RunContext(settings, progress=current_progress(), publish=publish)
     return run(ctx, prefect_step).as_dict()

@@ -58,6 +58,14 @@ _RUN_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(R
 RESOLVED: ContextVar[RunSettings | None] = ContextVar("cardrecon_resolved", default=None)
 
 
+def resolved() -> RunSettings | None:
+    """The settings the command line resolved for this context's run, if it did.
+
+    (A function, not the variable: a served deployment pickles the flow with what it
+    refers to, and a ContextVar cannot be pickled.)"""
+    return RESOLVED.get()
+
+
 class ConfigError(Exception):
     """Bad or missing configuration: the message says which setting and what to do."""
 

@@ -60,6 +60,11 @@ Step = Callable[..., Any]  # step(name, fn, *args, label=None) -> fn(*args)
 PROGRESS: ContextVar[Progress | None] = ContextVar("cardrecon_progress", default=None)
 
 
+def current_progress() -> Progress | None:
+    """The command line's progress callback for this context's run (a served run: none)."""
+    return PROGRESS.get()
+
+
 def plain(name: str, fn: Callable[..., T], /, *args: Any, label: str | None = None) -> T:
     """The step of tests, benchmarks and the reliability sweep: the call itself."""
     return fn(*args)

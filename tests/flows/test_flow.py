@@ -234,3 +234,14 @@ def test_bad_credentials_are_one_line_and_exit_2_with_no_traceback(tmp_path: Pat
     assert len(lines) == 1 and "refused the credentials" in lines[0], proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "not-the-secret" not in proc.stdout + proc.stderr
+
+
+def test_the_flow_pickles_as_a_served_deployment_starts_it() -> None:
+    """A served deployment's runner pickles the flow (cloudpickle) to start it in a
+    subprocess; anything the flow refers to must pickle (a ContextVar does not)."""
+    import cloudpickle
+
+    from flows.pipeline import reconciliation_flow
+    from flows.summary import FLOW_NAME
+
+    assert cloudpickle.loads(cloudpickle.dumps(reconciliation_flow)).name == FLOW_NAME
