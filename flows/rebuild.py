@@ -30,7 +30,9 @@ if TYPE_CHECKING:  # the command line imports this module: the rest is imported 
 
 __all__ = ["RebuildResult", "rebuild", "rebuild_command"]
 
-KEPT_SCHEMAS = ("raw", "meta")  # what extraction wrote: the source of the rebuild
+# What a rebuild re-derives (raw and meta are the extraction's, the source of the rebuild;
+# any schema of the user's own in the same file is left alone).
+DERIVED_SCHEMAS = ("core", "staging", "recon")
 PAGES_PER_BATCH = 200
 _COLUMNS = (
     "stream, slice_from, slice_to, page_no, request_path, request_params, response_id, "
@@ -122,11 +124,11 @@ def _labels(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, DialectName]
 def _drop_derived(con: duckdb.DuckDBPyConnection) -> None:
     schemas = con.execute(
         "select schema_name from duckdb_schemas() where database_name = current_database() "
-        "and not internal and schema_name not in ('main', ?, ?)",
-        list(KEPT_SCHEMAS),
+        "and schema_name in (select unnest($derived))",
+        {"derived": list(DERIVED_SCHEMAS)},
     ).fetchall()
     for (schema,) in schemas:
-        con.execute(f'drop schema "{schema}" cascade')  # names from the catalogue, not input
+        con.execute(f"drop schema {schema} cascade")  # names from DERIVED_SCHEMAS
     con.execute("delete from meta.runs")
 
 

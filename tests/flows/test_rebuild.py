@@ -72,6 +72,7 @@ def two_runs() -> duckdb.DuckDBPyConnection:
 
 def test_a_rebuild_of_a_database_equals_the_database(two_runs: duckdb.DuckDBPyConnection) -> None:
     con = two_runs
+    con.execute("create schema mine; create table mine.notes as select 1 as n")  # a user's
     before, open_before = core_tables(con), breaks(con)
     assert before["transactions"] and before["quarantine"], "the world has rows and quarantines"
     runs_before = con.execute("select * exclude (started_at, updated_at) from meta.runs").fetchall()
@@ -82,6 +83,7 @@ def test_a_rebuild_of_a_database_equals_the_database(two_runs: duckdb.DuckDBPyCo
     for table in before:
         assert after[table] == before[table], table
     assert breaks(con) == open_before
+    assert con.execute("select n from mine.notes").fetchall() == [(1,)], "not ours: kept"
     runs_after = con.execute("select * exclude (started_at, updated_at) from meta.runs").fetchall()
     assert sorted(runs_after) == sorted(runs_before), "fetched = loaded + quarantined, again"
 
