@@ -7,6 +7,7 @@ rebuild after a money-model edit changes exactly the breaks that edit implies.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from sandbox import scenarios
 from sandbox.world import World
 from transform.reconcile import MODEL_DIR, ReconSettings
 
+# a fixed instant: a world that ends now is a different world at each hour of the day
+END = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 # when a row was quarantined is the moment it was (the rebuild's own), not a fact of the data
 VOLATILE = {"quarantined_at"}
 
@@ -60,7 +63,7 @@ def breaks(con: duckdb.DuckDBPyConnection) -> set[tuple[Any, ...]]:
 def two_runs() -> duckdb.DuckDBPyConnection:
     """A database after a backfill and an incremental run (the second re-reads its lookback),
     with planted breaks, items the loader quarantines and keys that arrive twice, differing."""
-    world = World.create(seed=3, size="tiny")
+    world = World.create(seed=3, size="tiny", end=END)
     scenarios.build("missing_account_entry", world)
     faults = "bad_item=0.03,conflict=0.03,seed=5"
     con, done, _ = run_world(world, "v1.4", run_id="r1", faults=faults, reconcile=True)
@@ -91,7 +94,7 @@ def test_a_rebuild_of_a_database_equals_the_database(two_runs: duckdb.DuckDBPyCo
 def test_a_rebuild_after_a_money_model_edit_changes_exactly_the_breaks_it_implies(
     tmp_path: Path,
 ) -> None:
-    world = World.create(seed=5, size="tiny")
+    world = World.create(seed=5, size="tiny", end=END)
     scenarios.build("clean", world)
     con, done, _ = run_world(world, "v2.0", reconcile=True)
     assert done.verdict in ("reconciled", "reconciled_with_warnings")
@@ -129,7 +132,7 @@ def test_a_rebuild_after_a_money_model_edit_changes_exactly_the_breaks_it_implie
 
 def test_the_command_rebuilds_a_file_and_writes_its_reports(tmp_path: Path) -> None:
     db = tmp_path / "run.duckdb"
-    world = World.create(seed=4, size="tiny")
+    world = World.create(seed=4, size="tiny", end=END)
     scenarios.build("clean", world)
     con, _, _ = run_world(world, "v2.0", duckdb.connect(str(db)), reconcile=True)
     con.close()
