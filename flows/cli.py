@@ -378,25 +378,18 @@ def run(
             fail(f"--to {end} is before --from {start}")
         if dialect not in (None, "auto", "v2.0", "v1.4"):
             fail(f"unknown --dialect {dialect!r}; use auto, v2.0 or v1.4")
-        plan = preflight(
-            base_url, client_id, client_secret, start, end, db, out,
-            label=label, ping=True, dialect=dialect, full_refresh=full_refresh,
-        )  # fmt: skip
-        _execute(
-            out_console,
-            quiet,
-            verbose,
-            plan,
-            fail_on_breaks=fail_on_breaks,
-            date_from=start,
-            date_to=end,
-            full_refresh=full_refresh,
-            dialect=dialect,
-            db=None if db is None else str(db),
-            out=None if out is None else str(out),
-            base_url=base_url,
-            label=label,
-        )
+        params: dict[str, Any] = {
+            "date_from": start,
+            "date_to": end,
+            "full_refresh": full_refresh,
+            "dialect": dialect,
+            "db": None if db is None else str(db),
+            "out": None if out is None else str(out),
+            "base_url": base_url,
+            "label": label,
+        }
+        plan = preflight(params, client_id, client_secret, ping=True)
+        _execute(out_console, quiet, verbose, plan, fail_on_breaks=fail_on_breaks, **params)
 
 
 @app.command()
@@ -482,27 +475,22 @@ def _demo(
                 f"sandbox: {base_url} ({info}); starting Prefect and the flow...", highlight=False
             )
         try:
-            plan = preflight(
-                base_url, "sandbox", SANDBOX_SECRET, start, end, db, out_dir, label=label,
-                dialect=dialect, full_refresh=True, run_id=run_id,
-            )  # fmt: skip
+            params: dict[str, Any] = {
+                "date_from": start,
+                "date_to": end,
+                "full_refresh": True,
+                "dialect": dialect,
+                "db": str(db),
+                "out": str(out_dir),
+                "base_url": base_url,
+                "run_id": run_id,
+                "label": label,
+            }
+            plan = preflight(params, "sandbox", SANDBOX_SECRET)
             _execute(
-                out_console,
-                quiet,
-                verbose,
-                plan,
-                fail_on_breaks=fail_on_breaks,
-                demo=True,
-                date_from=start,
-                date_to=end,
-                full_refresh=True,
-                dialect=dialect,
-                db=str(db),
-                out=str(out_dir),
-                base_url=base_url,
-                run_id=run_id,
-                label=label,
-            )
+                out_console, quiet, verbose, plan,
+                fail_on_breaks=fail_on_breaks, demo=True, **params,
+            )  # fmt: skip
         finally:
             if not quiet:
                 planted = len(app_.state.sandbox.manifest["breaks"])
@@ -550,7 +538,7 @@ def serve(
     """
     from flows.runner import prepare_environment
 
-    preflight(base_url, None, None, None, None, db, None, label=label)
+    preflight({"base_url": base_url, "db": None if db is None else str(db), "label": label})
     prepare_environment(verbose=True)
     from prefect.client.schemas.schedules import CronSchedule
 

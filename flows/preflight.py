@@ -4,6 +4,7 @@ Prefect start-up (DESIGN.md: errors are one clear line, early)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,49 +25,31 @@ def parse_date(value: str | None, flag: str) -> date | None:
 
 
 def preflight(
-    base_url: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-    start: date | None,
-    end: date | None,
-    db: Path | None,
-    out: Path | None,
+    params: Mapping[str, Any],
+    client_id: str | None = None,
+    client_secret: str | None = None,
     *,
-    label: str | None = None,
     ping: bool = False,
-    dialect: str | None = None,
-    full_refresh: bool = False,
-    run_id: str | None = None,
 ) -> RunSettings:
     """The run's settings, resolved once, before Prefect starts: a bad one costs one line,
     exit 2 (the run then uses these; nothing reads them again).
 
-    The DuckDB file must not be a directory (exit 2) nor held by another run (exit 1).
-    ``ping``: also ask the service for a token and a ping, so that a wrong
-    secret or an unreachable URL is said in a second, not after Prefect's start-up.
+    ``params`` are the flow's parameters (``reconciliation_flow``'s names; the secret is
+    never one of them). The DuckDB file must not be a directory (exit 2) nor held by
+    another run (exit 1). ``ping``: also ask the service for a token and a ping, so that a
+    wrong secret or an unreachable URL is said in a second, not after Prefect's start-up.
     """
     from flows.settings import ConfigError, DatabaseBusy, check_database, resolve
 
     try:
-        settings = resolve(
-            date_from=start,
-            date_to=end,
-            full_refresh=full_refresh,
-            dialect=dialect,
-            db=None if db is None else str(db),
-            out=None if out is None else str(out),
-            base_url=base_url,
-            run_id=run_id,
-            label=label,
-            client_id=client_id,
-            client_secret=client_secret,
-        )
+        settings = resolve(**params, client_id=client_id, client_secret=client_secret)
         check_database(settings.db_path)
     except ConfigError as exc:
         fail(str(exc))
     except DatabaseBusy as exc:
         fail(str(exc), 1)
-    for path in (settings.db_path.parent, out):
+    out = params.get("out")
+    for path in (settings.db_path.parent, None if out is None else Path(out)):
         if path is None:
             continue
         probe = path / ".cardrecon-write-test"
