@@ -35,6 +35,7 @@ import duckdb
 import pandas as pd
 import pytest
 from support.builders import FETCHED, make_quarantined
+from support.items import END as WORLD_END
 from support.pipeline import reconcile_world, run_pipeline, world_days
 
 from bench.b3_pandas import CHECK_FUNCTIONS, load_frames, quarantined_records, run_checks
@@ -184,9 +185,6 @@ def one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-QUARANTINE_WORLD_END = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
-
-
 def test_pandas_counts_equal_the_duckdb_counts_with_records_quarantined() -> None:
     """bad_item at 0.2 (0.05 quarantines one transaction of a tiny world; 0.2 four, one
     without an id), then a record of every other kind, two replaced, one quarantined twice;
@@ -195,7 +193,7 @@ def test_pandas_counts_equal_the_duckdb_counts_with_records_quarantined() -> Non
     The world ends at a fixed instant: one that ends now is a different world at each hour
     of the day, and whether a quarantined transaction lands on a ShareBalance card (and so
     blocks ``card_credit_usage``) depended on when the suite ran."""
-    world = World.create(seed=3, size="tiny", end=QUARANTINE_WORLD_END)
+    world = World.create(seed=3, size="tiny", end=WORLD_END)
     con, report, _ = run_pipeline(world, "v1.4", faults="bad_item=0.2,seed=3")
     assert not report.failed, report.failed
     got = assert_same_counts(con, reconcile(con, "r1", datetime.now(UTC)))

@@ -7,13 +7,13 @@ rebuild after a money-model edit changes exactly the breaks that edit implies.
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from support.items import END  # a fixed instant: a world ending now changes by the hour
 from support.pipeline import run_world
 from typer.testing import CliRunner
 
@@ -23,8 +23,6 @@ from sandbox import scenarios
 from sandbox.world import World
 from transform.reconcile import MODEL_DIR, ReconSettings
 
-# a fixed instant: a world that ends now is a different world at each hour of the day
-END = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 # when a row was quarantined is the moment it was (the rebuild's own), not a fact of the data
 VOLATILE = {"quarantined_at"}
 
